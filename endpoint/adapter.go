@@ -1,0 +1,95 @@
+package endpoint
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/replicaflow/replicaflow/responses"
+)
+
+// Host is what an endpoint needs from the service that serves it: a gate onto
+// its replicas and a logger.
+type Host interface {
+	// Enter admits a call onto a replica. It blocks until the call may run
+	// and returns the context to give the handler, or an error (rendered as
+	// problem details; overload errors carry a Retry-After).
+	Enter(c *gin.Context) (context.Context, error)
+	// Leave ends a call that Enter admitted, with the context Enter
+	// returned.
+	Leave(ctx context.Context)
+	// Logger is the service's logger.
+	Logger() *slog.Logger
+}
+
+// adapter builds the per-request function of an endpoint: bind, enter a
+// replica, call, render, leave.
+func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context, Host) {
+	plan, status, limit := e.Plan, e.Status, e.BodyLimit
+	noBody := status == http.StatusNoContent || status == http.StatusNotModified
+	return func(c *gin.Context, host Host) {
+		var in Req
+		if err := plan.Bind(c, &in, limit); err != nil {
+			Fail(c, host.Logger(), err)
+			return
+		}
+		ctx, err := host.Enter(c)
+		if err != nil {
+			Fail(c, host.Logger(), err)
+			return
+		}
+		defer host.Leave(ctx)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				host.Logger().Error("handler panicked", "endpoint", e.String(), "panic", p,
+					"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
+				if !c.Writer.Written() {
+					responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
+				}
+				c.Abort()
+			}
+		}()
+		out, err := h(ctx, in)
+		if err != nil {
+			Fail(c, host.Logger(), err)
+			return
+		}
+		if noBody {
+			c.Status(status)
+			c.Writer.WriteHeaderNow()
+			return
+		}
+		v := any(out)
+		if r, ok := v.(responses.Response); ok {
+			r.Render(c, status)
+			return
+		}
+		c.JSON(status, v)
+	}
+}
+
+// Fail answers a request with the problem details for err, and logs errors
+// that are the server's fault with the request ID (their text is never sent
+// to the client).
+func Fail(c *gin.Context, log *slog.Logger, err error) {
+	p, h, internal := responses.ProblemFor(err)
+	if internal {
+		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", p.Status, "error", err, "request_id", c.Writer.Header().Get(responses.RequestIDHeader))
+	}
+	if c.Writer.Written() {
+		c.Abort()
+		return
+	}
+	if p.Status == 499 {
+		c.AbortWithStatus(p.Status)
+		return
+	}
+	responses.WriteProblem(c, p, h)
+}

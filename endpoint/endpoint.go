@@ -1,0 +1,157 @@
+// Package endpoint turns typed Go functions into HTTP handlers: it binds the
+// request into the function's input type, runs the function on a replica of
+// its service, and renders its output or error.
+package endpoint
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/replicaflow/replicaflow/requests"
+	"github.com/replicaflow/replicaflow/responses"
+)
+
+// Handler is the typed function behind an endpoint. It gets the bound,
+// validated input and returns the output to render or an error.
+type Handler[Req, Resp any] func(ctx context.Context, in Req) (Resp, error)
+
+// Endpoint is one route of a service: a method, a route below the service's
+// base route, and a typed handler. Make one with New; its exported fields
+// describe it (for documentation and status) and must not be changed once
+// it is added to a service.
+type Endpoint struct {
+	// Method is the HTTP method, upper case.
+	Method string
+	// Route is the path below the service's base route, in gin syntax
+	// ("/users/:id", "/files/*path"); "{id}" in New's route becomes ":id".
+	Route string
+	// Request and Response are the handler's input and output types.
+	Request, Response reflect.Type
+	// Plan is how the request binds.
+	Plan *requests.Plan
+	// Status is the success status (default 200).
+	Status int
+	// Summary, Description, Tags, OperationID and Deprecated document the
+	// endpoint.
+	Summary, Description string
+	Tags                 []string
+	OperationID          string
+	Deprecated           bool
+	// BodyLimit caps the request body in bytes: 0 means
+	// requests.DefaultBodyLimit, negative means none.
+	BodyLimit int64
+
+	serve func(c *gin.Context, h Host)
+}
+
+// Option configures an endpoint.
+type Option func(*Endpoint)
+
+// Status sets the success status, e.g. http.StatusCreated.
+func Status(code int) Option {
+	if code < 100 || code > 599 {
+		panic(fmt.Sprintf("replicaflow: endpoint status %d is not an HTTP status", code))
+	}
+	return func(e *Endpoint) { e.Status = code }
+}
+
+// Summary sets the one-line summary shown in the docs.
+func Summary(s string) Option { return func(e *Endpoint) { e.Summary = s } }
+
+// Description sets the longer description shown in the docs.
+func Description(s string) Option { return func(e *Endpoint) { e.Description = s } }
+
+// Tags adds documentation tags (the service's name is always one).
+func Tags(tags ...string) Option { return func(e *Endpoint) { e.Tags = append(e.Tags, tags...) } }
+
+// OperationID sets the OpenAPI operation ID (by default derived from the
+// service, method and route).
+func OperationID(id string) Option { return func(e *Endpoint) { e.OperationID = id } }
+
+// Deprecated marks the endpoint deprecated in the docs.
+func Deprecated() Option { return func(e *Endpoint) { e.Deprecated = true } }
+
+// BodyLimit caps the request body at n bytes; a larger body is answered 413.
+// A negative n removes the cap.
+func BodyLimit(n int64) Option { return func(e *Endpoint) { e.BodyLimit = n } }
+
+var (
+	methodRE = regexp.MustCompile(`^[A-Z]+$`)
+	braceRE  = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+)
+
+// New makes an endpoint from a typed handler. It panics, with a message that
+// says why, when the method or route is malformed or when the request type
+// cannot bind (see package requests).
+func New[Req, Resp any](method, route string, h Handler[Req, Resp], opts ...Option) *Endpoint {
+	if h == nil {
+		panic("replicaflow: endpoint " + method + " " + route + ": nil handler")
+	}
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if !methodRE.MatchString(method) {
+		panic(fmt.Sprintf("replicaflow: endpoint %q %s: the method must be an HTTP method like GET or POST", method, route))
+	}
+	if route == "" {
+		route = "/"
+	}
+	if !strings.HasPrefix(route, "/") {
+		panic(fmt.Sprintf("replicaflow: endpoint %s %q: the route must start with /", method, route))
+	}
+	route = braceRE.ReplaceAllString(route, ":$1")
+	e := &Endpoint{
+		Method:   method,
+		Route:    route,
+		Request:  reflect.TypeFor[Req](),
+		Response: reflect.TypeFor[Resp](),
+		Status:   http.StatusOK,
+	}
+	plan, err := requests.NewPlan(e.Request)
+	if err != nil {
+		panic(fmt.Sprintf("replicaflow: endpoint %s %s: %v", method, route, err))
+	}
+	e.Plan = plan
+	params := RouteParams(route)
+	for _, f := range plan.Fields {
+		if f.Source == requests.Path && !slices.Contains(params, f.Key) {
+			panic(fmt.Sprintf("replicaflow: endpoint %s %s: field %s binds path parameter %q, which the route does not have", method, route, f.Name, f.Key))
+		}
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	e.serve = adapter(e, h)
+	return e
+}
+
+// RouteParams returns the names of the parameters in a gin route, in order.
+func RouteParams(route string) []string {
+	var names []string
+	for seg := range strings.SplitSeq(route, "/") {
+		if len(seg) > 1 && (seg[0] == ':' || seg[0] == '*') {
+			names = append(names, seg[1:])
+		}
+	}
+	return names
+}
+
+// Handler returns the gin handler that serves the endpoint on host.
+func (e *Endpoint) Handler(h Host) gin.HandlerFunc {
+	serve := e.serve
+	return func(c *gin.Context) { serve(c, h) }
+}
+
+// String returns "METHOD route".
+func (e *Endpoint) String() string { return e.Method + " " + e.Route }
+
+var responseType = reflect.TypeFor[responses.Response]()
+
+// Renders reports whether the endpoint's response type renders itself (a
+// responses.Response) rather than as JSON.
+func (e *Endpoint) Renders() bool { return e.Response.Implements(responseType) }

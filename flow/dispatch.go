@@ -1,0 +1,104 @@
+package flow
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/replicaflow/replicaflow/responses"
+)
+
+// mount is a handler of the flow's own under a path prefix (health, docs,
+// metrics, management).
+type mount struct {
+	prefix string
+	h      http.Handler
+}
+
+// entry is one row of the dispatch table.
+type entry struct {
+	prefix string
+	h      http.Handler
+}
+
+// table maps path prefixes to handlers, longest prefix first. It is never
+// changed once built: the flow swaps in a new one.
+type table struct {
+	entries  []entry
+	fallback http.Handler
+}
+
+func (t *table) lookup(path string) http.Handler {
+	for i := range t.entries {
+		p := t.entries[i].prefix
+		if p == "/" || path == p || (len(path) > len(p) && path[len(p)] == '/' && path[:len(p)] == p) {
+			return t.entries[i].h
+		}
+	}
+	return t.fallback
+}
+
+// rebuildLocked builds the dispatch table from the services and mounts and
+// swaps it in.
+func (f *Flow) rebuildLocked() {
+	t := &table{fallback: f.fallbackLocked()}
+	for _, m := range f.system {
+		t.entries = append(t.entries, entry{m.prefix, m.h})
+	}
+	for _, s := range f.services {
+		t.entries = append(t.entries, entry{s.BaseRoute(), s})
+	}
+	slices.SortStableFunc(t.entries, func(a, b entry) int { return len(b.prefix) - len(a.prefix) })
+	f.table.Store(t)
+}
+
+// fallbackLocked answers paths no service owns: 404 problem details, after
+// the flow's middleware.
+func (f *Flow) fallbackLocked() http.Handler {
+	e := gin.New()
+	e.Use(f.middleware...)
+	e.NoRoute(func(c *gin.Context) {
+		responses.WriteProblem(c, responses.New(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
+	})
+	return e
+}
+
+// Mount serves h under a path prefix of the flow's own (an exact path like
+// "/healthz" or a subtree like "/admin"), beside the services. h sees the
+// full path. It panics when the prefix is already taken by a service or
+// another mount.
+func (f *Flow) Mount(prefix string, h http.Handler) {
+	if err := f.mount(prefix, h); err != nil {
+		panic("replicaflow: " + err.Error())
+	}
+}
+
+func (f *Flow) mount(prefix string, h http.Handler) error {
+	if !strings.HasPrefix(prefix, "/") || prefix == "/" || strings.HasSuffix(prefix, "/") {
+		return fmt.Errorf("mount prefix %q must be a path like /docs", prefix)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range f.system {
+		if m.prefix == prefix {
+			return fmt.Errorf("mount prefix %s is already taken", prefix)
+		}
+	}
+	for _, s := range f.services {
+		if overlaps(prefix, s.BaseRoute()) {
+			return fmt.Errorf("mount prefix %s collides with %s", prefix, s)
+		}
+	}
+	f.system = append(f.system, mount{prefix, h})
+	f.rebuildLocked()
+	return nil
+}
+
+// overlaps reports whether a service at base would shadow or be shadowed by
+// the flow's own route at prefix.
+func overlaps(prefix, base string) bool {
+	return base == prefix || strings.HasPrefix(base, prefix+"/")
+}

@@ -1,0 +1,121 @@
+package requests
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+)
+
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+// Validator returns the validator that checks `binding:"..."` tags, so a
+// program can register its own rules (RegisterValidation) before it serves.
+func Validator() *validator.Validate {
+	validateOnce.Do(func() {
+		validate = validator.New(validator.WithRequiredStructEnabled())
+		validate.SetTagName("binding")
+		validate.RegisterTagNameFunc(func(sf reflect.StructField) string {
+			if _, key, ok := fieldSource(sf); ok {
+				return key
+			}
+			name, skip := jsonName(sf)
+			if skip {
+				return "-"
+			}
+			return name
+		})
+	})
+	return validate
+}
+
+// check validates v (a pointer to the request value) and adds a FieldError
+// for every failing field that did not already fail to parse.
+func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
+	err := Validator().Struct(v)
+	if err == nil {
+		return fields, nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		var inv *validator.InvalidValidationError
+		if errors.As(err, &inv) {
+			return fields, nil // not a struct: nothing to validate
+		}
+		return fields, err
+	}
+	for _, fe := range verrs {
+		loc := p.location(fe)
+		if hasLocation(fields, loc) {
+			continue
+		}
+		fields = append(fields, FieldError{Location: loc, Message: message(fe), Rule: fe.Tag()})
+	}
+	return fields, nil
+}
+
+func hasLocation(fields []FieldError, loc string) bool {
+	for _, f := range fields {
+		if f.Location == loc {
+			return true
+		}
+	}
+	return false
+}
+
+// location turns a validator namespace ("Req.items[0].name") into a location
+// ("body.items[0].name", "query.my_int").
+func (p *Plan) location(fe validator.FieldError) string {
+	_, ns, _ := strings.Cut(fe.Namespace(), ".")
+	if p.Whole {
+		if ns == "" {
+			return "body"
+		}
+		return "body." + ns
+	}
+	_, goNS, _ := strings.Cut(fe.StructNamespace(), ".")
+	goFirst, _, _ := strings.Cut(goNS, ".")
+	goFirst, _, _ = strings.Cut(goFirst, "[")
+	if f := p.fieldNamed(goFirst); f != nil && f.Source != Body {
+		_, rest, _ := strings.Cut(ns, ".")
+		loc := f.Source.String() + "." + f.Key
+		if rest != "" {
+			loc += "." + rest
+		}
+		return loc
+	}
+	return "body." + ns
+}
+
+func message(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "min", "gte":
+		return "must be at least " + fe.Param()
+	case "max", "lte":
+		return "must be at most " + fe.Param()
+	case "gt":
+		return "must be greater than " + fe.Param()
+	case "lt":
+		return "must be less than " + fe.Param()
+	case "len":
+		return "must have length " + fe.Param()
+	case "oneof":
+		return "must be one of: " + fe.Param()
+	case "email":
+		return "must be an email address"
+	case "url":
+		return "must be a URL"
+	}
+	if fe.Param() != "" {
+		return fmt.Sprintf("failed the %q rule (%s)", fe.Tag(), fe.Param())
+	}
+	return fmt.Sprintf("failed the %q rule", fe.Tag())
+}

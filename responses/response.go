@@ -1,0 +1,138 @@
+package responses
+
+import (
+	"iter"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Response is a value that renders itself. status is the endpoint's success
+// status; a response that carries its own non-zero status uses that instead.
+type Response interface {
+	Render(c *gin.Context, status int)
+}
+
+func pick(own, endpoint int) int {
+	if own != 0 {
+		return own
+	}
+	return endpoint
+}
+
+func setHeader(c *gin.Context, h http.Header) {
+	for k, vs := range h {
+		for _, v := range vs {
+			c.Writer.Header().Add(k, v)
+		}
+	}
+}
+
+// JSON renders Body as JSON with Status (default: the endpoint's status) and
+// extra headers.
+type JSON struct {
+	Status int
+	Header http.Header
+	Body   any
+}
+
+// Render implements Response.
+func (r JSON) Render(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	c.JSON(pick(r.Status, status), r.Body)
+}
+
+// HTML renders Body as text/html.
+type HTML struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Render implements Response.
+func (r HTML) Render(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	c.Data(pick(r.Status, status), "text/html; charset=utf-8", []byte(r.Body))
+}
+
+// PlainText renders Body as text/plain.
+type PlainText struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// Render implements Response.
+func (r PlainText) Render(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	c.Data(pick(r.Status, status), "text/plain; charset=utf-8", []byte(r.Body))
+}
+
+// File serves the file at Path, with Range and If-Modified-Since support.
+// With Name set it is sent as an attachment under that name.
+type File struct {
+	Path   string
+	Name   string
+	Header http.Header
+}
+
+// Render implements Response. A file that does not exist is a 404.
+func (r File) Render(c *gin.Context, _ int) {
+	setHeader(c, r.Header)
+	if r.Name != "" {
+		c.FileAttachment(r.Path, r.Name)
+		return
+	}
+	c.File(r.Path)
+}
+
+// Redirect sends the client to URL with Status (default 307 Temporary
+// Redirect, which keeps the method and body).
+type Redirect struct {
+	URL    string
+	Status int
+}
+
+// Render implements Response.
+func (r Redirect) Render(c *gin.Context, _ int) {
+	c.Redirect(pick(r.Status, http.StatusTemporaryRedirect), r.URL)
+}
+
+// Streaming writes each chunk of Chunks as it comes and flushes it to the
+// client. It stops pulling chunks as soon as the client goes away.
+type Streaming struct {
+	Status      int
+	Header      http.Header
+	ContentType string // default application/octet-stream
+	Chunks      iter.Seq[[]byte]
+}
+
+// Render implements Response.
+func (r Streaming) Render(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	ct := r.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	c.Header("Content-Type", ct)
+	c.Status(pick(r.Status, status))
+	c.Writer.WriteHeaderNow()
+	c.Writer.Flush()
+	done := c.Request.Context().Done()
+	for chunk := range r.Chunks {
+		if _, err := c.Writer.Write(chunk); err != nil {
+			return
+		}
+		c.Writer.Flush()
+		select {
+		case <-done:
+			return
+		default:
+		}
+	}
+}
+
+// Stream returns a Streaming response of the given content type.
+func Stream(contentType string, chunks iter.Seq[[]byte]) Streaming {
+	return Streaming{ContentType: contentType, Chunks: chunks}
+}
