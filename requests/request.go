@@ -18,6 +18,9 @@ type Request struct {
 // carries it; use it for what the typed API does not cover. As with gin, the
 // gin context must not be used after the handler returns.
 func GinContext(ctx context.Context) *gin.Context {
+	if ctx == nil {
+		return nil
+	}
 	if c, ok := ctx.(*gin.Context); ok {
 		return c
 	}
