@@ -1,0 +1,87 @@
+package flow_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/replicaflow/replicaflow/flow"
+)
+
+func TestStartShutdownDrainsInFlight(t *testing.T) {
+	entered := make(chan struct{}, 8)
+	release := make(chan struct{})
+	app := flow.New(flow.Address("127.0.0.1:0"), flow.Logger(slogTo(nil)))
+	flow.Endpoint(app.Service(), "GET", "/slow", func(ctx context.Context, _ none) (string, error) {
+		entered <- struct{}{}
+		<-release
+		return "done", nil
+	})
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + app.Addr().String()
+	if res, err := http.Get(url + "/readyz"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", res, err)
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	results := make(chan string, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Get(url + "/slow")
+			if err != nil {
+				results <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			results <- res.Status + " " + string(b)
+		}()
+	}
+	for range n {
+		<-entered
+	}
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		shut <- app.Shutdown(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // let Shutdown close the listener
+	if _, err := http.Get(url + "/slow"); err == nil {
+		t.Error("a new connection was accepted during shutdown")
+	}
+	close(release)
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r != `200 OK "done"` {
+			t.Errorf("an accepted request was lost: %s", r)
+		}
+	}
+}
+
+func TestAddressFromEnvironment(t *testing.T) {
+	t.Setenv("API_PORT", "not-a-port")
+	if err := flow.New().Start(context.Background()); err == nil {
+		t.Fatal("a bad API_PORT must be an error")
+	}
+	t.Setenv("API_PORT", "0")
+	app := flow.New()
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Shutdown(context.Background())
+	if app.Addr() == nil {
+		t.Fatal("no address")
+	}
+}
