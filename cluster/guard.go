@@ -1,0 +1,53 @@
+package cluster
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
+)
+
+// Protect guards h, a handler that changes the running system. With a
+// token, a request needs "Authorization: Bearer <token>" (compared in
+// constant time) or gets 401. Without one, only loopback peers are served
+// and the rest get 403.
+func Protect(token string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Allowed(token, w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Allowed applies Protect's rule to one request; when it refuses, it has
+// already written the problem response.
+func Allowed(token string, w http.ResponseWriter, r *http.Request) bool {
+	if token == "" {
+		if isLoopback(r.RemoteAddr) {
+			return true
+		}
+		httpx.Problem(w, http.StatusForbidden, "only loopback clients may call this when no token is set")
+		return false
+	}
+	auth := r.Header.Get("Authorization")
+	const scheme = "bearer "
+	if len(auth) > len(scheme) && strings.EqualFold(auth[:len(scheme)], scheme) &&
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(scheme):])), []byte(token)) == 1 {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="replicaflow"`)
+	httpx.Problem(w, http.StatusUnauthorized, "a valid bearer token is required")
+	return false
+}
+
+func isLoopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
