@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"log/slog"
 	"time"
 )
@@ -9,6 +10,8 @@ import (
 type Option func(*config)
 
 type config struct {
+	onStart         []func(context.Context, *Flow) error
+	onShutdown      []func(context.Context, *Flow) error
 	addr            string
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
@@ -45,3 +48,17 @@ func ShutdownTimeout(d time.Duration) Option {
 
 // Health turns /healthz and /readyz on or off. Default on.
 func Health(on bool) Option { return func(c *config) { c.health = on } }
+
+// OnStart adds a function that Start runs once the listener is open (so
+// Addr is known) and the services are running; an error stops the flow and
+// is returned by Start. Hooks run in the order they were added.
+func OnStart(fn func(ctx context.Context, app *Flow) error) Option {
+	return func(c *config) { c.onStart = append(c.onStart, fn) }
+}
+
+// OnShutdown adds a function that Shutdown runs first, while the flow still
+// serves (to deregister from a supervisor, say). Its error is returned by
+// Shutdown, which goes on regardless. Hooks run in reverse order.
+func OnShutdown(fn func(ctx context.Context, app *Flow) error) Option {
+	return func(c *config) { c.onShutdown = append(c.onShutdown, fn) }
+}

@@ -45,6 +45,19 @@ func (f *Flow) addr() string {
 // in the background. It returns once the listener is open, or the error that
 // kept it from opening.
 func (f *Flow) Start(ctx context.Context) error {
+	if err := f.listen(ctx); err != nil {
+		return err
+	}
+	for _, fn := range f.cfg.onStart {
+		if err := fn(ctx, f); err != nil {
+			f.Shutdown(context.Background())
+			return fmt.Errorf("replicaflow: start hook: %w", err)
+		}
+	}
+	return nil
+}
+
+func (f *Flow) listen(ctx context.Context) error {
 	f.run.mu.Lock()
 	defer f.run.mu.Unlock()
 	if f.run.started {
@@ -102,11 +115,18 @@ func (f *Flow) Addr() net.Addr {
 // ctx ends, then drains and stops every service's replicas. Requests that
 // were accepted are answered.
 func (f *Flow) Shutdown(ctx context.Context) error {
+	var errs []error
+	if f.Addr() != nil {
+		for i := len(f.cfg.onShutdown) - 1; i >= 0; i-- {
+			if err := f.cfg.onShutdown[i](ctx, f); err != nil {
+				errs = append(errs, fmt.Errorf("replicaflow: shutdown hook: %w", err))
+			}
+		}
+	}
 	f.run.mu.Lock()
 	defer f.run.mu.Unlock()
 	f.run.stopping.Store(true)
 	f.run.running.Store(false)
-	var errs []error
 	if f.run.started {
 		if err := f.run.srv.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("replicaflow: shutdown: %w", err))

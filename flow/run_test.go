@@ -85,3 +85,30 @@ func TestAddressFromEnvironment(t *testing.T) {
 		t.Fatal("no address")
 	}
 }
+
+func TestHooks(t *testing.T) {
+	var events []string
+	app := flow.New(flow.Address("127.0.0.1:0"), flow.Logger(slogTo(nil)),
+		flow.OnStart(func(ctx context.Context, app *flow.Flow) error {
+			events = append(events, "start "+app.Addr().Network())
+			return nil
+		}),
+		flow.OnShutdown(func(ctx context.Context, app *flow.Flow) error {
+			res, err := http.Get("http://" + app.Addr().String() + "/healthz")
+			if err != nil {
+				return err
+			}
+			res.Body.Close()
+			events = append(events, "shutdown while serving")
+			return nil
+		}))
+	if err := app.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 || events[0] != "start tcp" || events[1] != "shutdown while serving" {
+		t.Fatalf("events %q", events)
+	}
+}
