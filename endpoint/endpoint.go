@@ -44,6 +44,8 @@ type Endpoint struct {
 	Tags                 []string
 	OperationID          string
 	Deprecated           bool
+	// WebSocket reports that the endpoint upgrades to a WebSocket.
+	WebSocket bool
 	// BodyLimit caps the request body in bytes: 0 means
 	// requests.DefaultBodyLimit, negative means none.
 	BodyLimit int64

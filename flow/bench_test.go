@@ -73,12 +73,20 @@ func typedEcho(opts ...flow.Option) *flow.Flow {
 // doing the same decode, validation and encode, in the same run.
 func BenchmarkEcho(b *testing.B) {
 	b.Run("gin", func(b *testing.B) { benchHandler(b, rawGin()) })
-	b.Run("replicaflow", func(b *testing.B) {
-		app := typedEcho()
-		if err := app.StartServices(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		defer app.Shutdown(context.Background())
-		benchHandler(b, app)
-	})
+	for _, v := range []struct {
+		name string
+		opts []flow.Option
+	}{
+		{"replicaflow", []flow.Option{flow.Metrics("")}},
+		{"replicaflow+metrics", nil},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			app := typedEcho(append(v.opts, flow.Logger(slogTo(nil)))...)
+			if err := app.StartServices(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			defer app.Shutdown(context.Background())
+			benchHandler(b, app)
+		})
+	}
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/replicaflow/replicaflow/endpoint"
+	"github.com/replicaflow/replicaflow/metrics"
+	"github.com/replicaflow/replicaflow/openapi"
+	"github.com/replicaflow/replicaflow/scaling"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -23,7 +26,10 @@ func init() {
 
 // Flow is an app: a set of services served over HTTP. Make one with New.
 type Flow struct {
-	cfg config
+	cfg     options
+	cpus    *scaling.CPUs
+	spec    *openapi.Spec
+	metrics *metrics.Metrics
 
 	mu         sync.Mutex
 	services   []*service.Service
@@ -41,9 +47,11 @@ func New(opts ...Option) *Flow {
 	for _, o := range opts {
 		o(&f.cfg)
 	}
+	f.cpus = scaling.NewCPUs(f.cfg.cpus)
 	if f.cfg.health {
 		f.mountHealth()
 	}
+	f.mountObservers()
 	f.rebuildLocked()
 	return f
 }
@@ -94,15 +102,24 @@ func (f *Flow) addService(svc *service.Service) error {
 		}
 	}
 	svc.SetLogger(f.cfg.logger)
-	if f.run.running.Load() {
+	svc.Attach(f.serviceMiddlewareLocked(svc), f.cpus, f.refreshDocs)
+	if f.run.running.Load() && !o.ManualStart {
 		if err := svc.Start(context.Background()); err != nil {
 			return fmt.Errorf("start %s: %w", svc, err)
 		}
 	}
-	svc.Attach(f.middleware)
 	f.services = append(f.services, svc)
 	f.rebuildLocked()
+	f.refreshDocs()
 	return nil
+}
+
+// refreshDocs marks the OpenAPI document stale: services or endpoints
+// changed.
+func (f *Flow) refreshDocs() {
+	if f.spec != nil {
+		f.spec.Invalidate()
+	}
 }
 
 // ErrNoService is returned for a service name the flow does not have.
@@ -127,7 +144,18 @@ func (f *Flow) RemoveService(ctx context.Context, name string) error {
 	if svc == nil {
 		return fmt.Errorf("%w: %q", ErrNoService, name)
 	}
-	return svc.Stop(ctx)
+	f.servicesChanged(svc, false)
+	return ignoreIdle(svc.Stop(ctx))
+}
+
+// serviceMiddlewareLocked is the chain that runs before a service's own
+// middleware: the flow's observers, then the flow's middleware.
+func (f *Flow) serviceMiddlewareLocked(svc *service.Service) []gin.HandlerFunc {
+	var mw []gin.HandlerFunc
+	if f.metrics != nil {
+		mw = append(mw, f.metrics.Middleware(svc.Name()))
+	}
+	return append(mw, f.middleware...)
 }
 
 // Services returns the attached services, in the order they were added.
@@ -156,7 +184,7 @@ func (f *Flow) Use(mw ...gin.HandlerFunc) {
 	defer f.mu.Unlock()
 	f.middleware = append(f.middleware, mw...)
 	for _, s := range f.services {
-		s.Attach(f.middleware)
+		s.Attach(f.serviceMiddlewareLocked(s), f.cpus, f.refreshDocs)
 	}
 	f.rebuildLocked()
 }
@@ -168,6 +196,9 @@ func (f *Flow) Handler() http.Handler { return f }
 // ServeHTTP dispatches a request to the service with the longest base route
 // that contains its path.
 func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !f.run.used.Load() {
+		f.autoStart()
+	}
 	f.table.Load().lookup(r.URL.Path).ServeHTTP(w, r)
 }
 

@@ -4,32 +4,46 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/replicaflow/replicaflow/openapi"
 )
 
 // Option configures a Flow.
-type Option func(*config)
+type Option func(*options)
 
-type config struct {
+type options struct {
 	onStart         []func(context.Context, *Flow) error
 	onShutdown      []func(context.Context, *Flow) error
 	addr            string
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
 	health          bool
+	cpus            float64
+	metrics         bool
+	metricsPath     string
+	docs            bool
+	docsPath        string
+	specPath        string
+	info            openapi.Info
 }
 
-func defaultConfig() config {
-	return config{
+func defaultConfig() options {
+	return options{
 		logger:          slog.Default(),
 		shutdownTimeout: 30 * time.Second,
 		health:          true,
+		metrics:         true,
+		metricsPath:     "/metrics",
+		docs:            true,
+		docsPath:        "/docs",
+		specPath:        "/openapi.json",
 	}
 }
 
 // Address sets the address Run and Start listen on, like ":8000" or
 // "127.0.0.1:0". Without it the flow listens on API_PORT or PORT from the
 // environment, else ":8000".
-func Address(addr string) Option { return func(c *config) { c.addr = addr } }
+func Address(addr string) Option { return func(c *options) { c.addr = addr } }
 
 // Logger sets the logger of the flow and, filtered at their own levels, of
 // its services. Default slog.Default().
@@ -37,28 +51,54 @@ func Logger(l *slog.Logger) Option {
 	if l == nil {
 		panic("replicaflow: flow.Logger: nil logger")
 	}
-	return func(c *config) { c.logger = l }
+	return func(c *options) { c.logger = l }
 }
 
 // ShutdownTimeout bounds how long Run waits for in-flight requests to finish
 // after SIGINT or SIGTERM. Default 30s.
 func ShutdownTimeout(d time.Duration) Option {
-	return func(c *config) { c.shutdownTimeout = d }
+	return func(c *options) { c.shutdownTimeout = d }
 }
 
 // Health turns /healthz and /readyz on or off. Default on.
-func Health(on bool) Option { return func(c *config) { c.health = on } }
+func Health(on bool) Option { return func(c *options) { c.health = on } }
 
 // OnStart adds a function that Start runs once the listener is open (so
 // Addr is known) and the services are running; an error stops the flow and
 // is returned by Start. Hooks run in the order they were added.
 func OnStart(fn func(ctx context.Context, app *Flow) error) Option {
-	return func(c *config) { c.onStart = append(c.onStart, fn) }
+	return func(c *options) { c.onStart = append(c.onStart, fn) }
 }
 
 // OnShutdown adds a function that Shutdown runs first, while the flow still
 // serves (to deregister from a supervisor, say). Its error is returned by
 // Shutdown, which goes on regardless. Hooks run in reverse order.
 func OnShutdown(fn func(ctx context.Context, app *Flow) error) Option {
-	return func(c *config) { c.onShutdown = append(c.onShutdown, fn) }
+	return func(c *options) { c.onShutdown = append(c.onShutdown, fn) }
+}
+
+// CPUs sets the flow's CPU capacity, which replicas reserve their service's
+// NumCPUs from; replicas that do not fit stay pending. Default: the
+// machine's cores.
+func CPUs(n float64) Option { return func(c *options) { c.cpus = n } }
+
+// Metrics serves Prometheus metrics at path ("" turns metrics off). Default
+// "/metrics".
+func Metrics(path string) Option {
+	return func(c *options) { c.metrics, c.metricsPath = path != "", path }
+}
+
+// Docs serves the OpenAPI document at specPath and Swagger UI at docsPath
+// ("" turns both off). Defaults "/openapi.json" and "/docs".
+func Docs(docsPath, specPath string) Option {
+	return func(c *options) {
+		c.docs = docsPath != "" && specPath != ""
+		c.docsPath, c.specPath = docsPath, specPath
+	}
+}
+
+// Info sets the title, version and description of the OpenAPI document;
+// API_TITLE, API_VERSION and API_DESCRIPTION override them when set.
+func Info(title, version, description string) Option {
+	return func(c *options) { c.info = openapi.Info{Title: title, Version: version, Description: description} }
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/replicaflow/replicaflow/service"
 )
 
 // runState is the flow's server: started by Start, stopped by Shutdown.
@@ -22,6 +24,8 @@ type runState struct {
 	done     chan error
 	started  bool
 	running  atomic.Bool // services are started (added ones start at once)
+	used     atomic.Bool // services were started once (by Start, StartServices or a first request)
+	autoMu   sync.Mutex
 	stopping atomic.Bool
 }
 
@@ -143,8 +147,12 @@ func (f *Flow) Shutdown(ctx context.Context) error {
 }
 
 func (f *Flow) startServices(ctx context.Context) error {
+	f.run.used.Store(true)
 	for _, s := range f.Services() {
-		if err := s.Start(ctx); err != nil {
+		if s.Options().ManualStart {
+			continue
+		}
+		if err := ignoreIdle(s.Start(ctx)); err != nil {
 			f.stopServices(context.Background())
 			return fmt.Errorf("replicaflow: start %s: %w", s, err)
 		}
@@ -155,7 +163,7 @@ func (f *Flow) startServices(ctx context.Context) error {
 func (f *Flow) stopServices(ctx context.Context) error {
 	var errs []error
 	for _, s := range f.Services() {
-		if err := s.Stop(ctx); err != nil {
+		if err := ignoreIdle(s.Stop(ctx)); err != nil {
 			errs = append(errs, fmt.Errorf("replicaflow: stop %s: %w", s, err))
 		}
 	}
@@ -205,4 +213,29 @@ func (f *Flow) StartServices(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// ignoreIdle drops the error of starting a running service or stopping a
+// stopped one: the flow starts and stops all of its services, whatever each
+// one's state.
+func ignoreIdle(err error) error {
+	var te *service.TransitionError
+	if errors.As(err, &te) && te.Reason == "" {
+		return nil
+	}
+	return err
+}
+
+// autoStart starts the services on the first request of a flow served
+// through Handler without Start or StartServices.
+func (f *Flow) autoStart() {
+	f.run.autoMu.Lock()
+	defer f.run.autoMu.Unlock()
+	if f.run.used.Load() {
+		return
+	}
+	f.run.running.Store(true)
+	if err := f.startServices(context.Background()); err != nil {
+		f.cfg.logger.Error("replicaflow: starting the services failed", "error", err)
+	}
 }

@@ -150,7 +150,7 @@ func TestAddAndRemoveWhileServing(t *testing.T) {
 				default:
 				}
 				res := c.Get("/dyn")
-				if res.Status != 200 && res.Status != 404 {
+				if res.Status != 200 && res.Status != 404 && res.Status != 503 {
 					t.Errorf("status %d", res.Status)
 					return
 				}

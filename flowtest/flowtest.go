@@ -124,7 +124,10 @@ func (c *Client) Request(method, path string, body any) *Response {
 }
 
 // Get sends a GET request.
-func (c *Client) Get(path string) *Response { c.t.Helper(); return c.Request(http.MethodGet, path, nil) }
+func (c *Client) Get(path string) *Response {
+	c.t.Helper()
+	return c.Request(http.MethodGet, path, nil)
+}
 
 // Post sends a POST request with body (see Request).
 func (c *Client) Post(path string, body any) *Response {

@@ -65,6 +65,12 @@ func Errorf(status int, format string, args ...any) error {
 	return &HTTPError{Status: status, Detail: err.Error(), Err: errors.Unwrap(err)}
 }
 
+// statusCoder is implemented by errors that choose their own status (a
+// service's illegal lifecycle transition is a 409).
+type statusCoder interface {
+	StatusCode() int
+}
+
 // retryAfter is implemented by errors that say when to try again (the
 // replica pool's overload errors).
 type retryAfter interface {
@@ -72,7 +78,10 @@ type retryAfter interface {
 }
 
 // ProblemFor returns the problem details for err and the headers to send with
-// them. Errors it does not know are a 500 with a generic detail: internals are
+// them: a *requests.Error or an *HTTPError gives its status; an error with a
+// StatusCode() int method gives that status and its text; an error with a
+// RetryAfter() time.Duration method (the replica pool's overload) is a 503
+// with Retry-After. Errors it does not know are a 500 with a generic detail: internals are
 // never leaked. The second result reports whether the error is a server-side
 // fault worth logging.
 func ProblemFor(err error) (p Problem, h http.Header, internal bool) {
@@ -80,6 +89,7 @@ func ProblemFor(err error) (p Problem, h http.Header, internal bool) {
 		he *HTTPError
 		re *requests.Error
 		ra retryAfter
+		sc statusCoder
 	)
 	switch {
 	case errors.As(err, &re):
@@ -90,6 +100,8 @@ func ProblemFor(err error) (p Problem, h http.Header, internal bool) {
 			status = http.StatusInternalServerError
 		}
 		return New(status, he.Detail, nil), he.Header, status >= 500
+	case errors.As(err, &sc) && sc.StatusCode() >= 400 && sc.StatusCode() <= 599:
+		return New(sc.StatusCode(), err.Error(), nil), nil, sc.StatusCode() >= 500
 	case errors.As(err, &ra):
 		h := http.Header{}
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))

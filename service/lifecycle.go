@@ -2,21 +2,246 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/replicaflow/replicaflow/scaling"
 )
 
-// Start starts the service's replicas. The flow calls it when it starts, or
-// when the service is added to a running flow.
+// State is where a service is in its lifecycle.
+type State string
+
+// The states of a service. A service starts Initialized; Configure makes it
+// Configured; Start goes through Starting to Running; Stop goes through
+// Stopping to Stopped; a failed transition leaves it in Error with the cause
+// in Err.
+const (
+	Initialized State = "initialized"
+	Configured  State = "configured"
+	Starting    State = "starting"
+	Running     State = "running"
+	Stopping    State = "stopping"
+	Stopped     State = "stopped"
+	Failed      State = "error"
+)
+
+// TransitionError is returned for a lifecycle call the service's state does
+// not allow (starting a running service, stopping a stopped one).
+type TransitionError struct {
+	Service string
+	From    State
+	Action  string
+	Reason  string
+}
+
+func (e *TransitionError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("service %q cannot %s: %s", e.Service, e.Action, e.Reason)
+	}
+	return fmt.Sprintf("service %q cannot %s while %s", e.Service, e.Action, e.From)
+}
+
+// StatusCode makes a TransitionError a 409 Conflict.
+func (e *TransitionError) StatusCode() int { return http.StatusConflict }
+
+// errUnavailable answers requests to a service that is not running.
+type errUnavailable struct{ name string }
+
+func (e errUnavailable) Error() string             { return fmt.Sprintf("service %q is not running", e.name) }
+func (e errUnavailable) RetryAfter() time.Duration { return 5 * time.Second }
+
+// State returns the service's lifecycle state.
+func (s *Service) State() State { return *s.state.Load() }
+
+// Err returns the error that put the service in the Error state, or nil.
+func (s *Service) Err() error {
+	s.lc.Lock()
+	defer s.lc.Unlock()
+	return s.err
+}
+
+func (s *Service) setState(st State, err error) {
+	s.state.Store(&st)
+	s.err = err
+	switch st {
+	case Failed:
+		s.logger.Error("service failed", "error", err)
+	case Running, Stopped:
+		s.logger.Info("service " + string(st))
+	default:
+		s.logger.Debug("service " + string(st))
+	}
+}
+
+// Start builds the service's replicas and routes requests to them. Replicas
+// become ready as their dependencies are built; requests that come before
+// wait in the queue. Start is legal from every state but Running; a service
+// that requires configuration must be configured first. Transitions of one
+// service are serialized.
 func (s *Service) Start(ctx context.Context) error {
+	s.lc.Lock()
+	defer s.lc.Unlock()
+	st := s.State()
+	switch {
+	case st == Running:
+		return &TransitionError{Service: s.Name(), From: st, Action: "start"}
+	case s.opts.RequireConfig && !s.configured:
+		return &TransitionError{Service: s.Name(), From: st, Action: "start", Reason: "it must be configured first"}
+	}
+	s.setState(Starting, nil)
+	if err := s.buildGlobals(ctx); err != nil {
+		s.setState(Failed, err)
+		return err
+	}
+	pool := scaling.NewPool(s.poolConfig(), s.cpus)
+	if err := pool.Start(ctx); err != nil {
+		s.setState(Failed, err)
+		return err
+	}
+	s.pool.Store(pool)
+	s.setState(Running, nil)
 	return nil
 }
 
-// Stop stops routing requests to the service, waits for the requests in
-// flight until ctx ends, and stops its replicas.
+// Stop takes the service out of routing (new requests get 503), lets the
+// requests in flight finish until ctx ends, and tears its replicas down. A
+// stop that does not finish in time leaves the service in Error and says so.
 func (s *Service) Stop(ctx context.Context) error {
+	s.lc.Lock()
+	defer s.lc.Unlock()
+	st := s.State()
+	pool := s.pool.Load()
+	if pool == nil {
+		return &TransitionError{Service: s.Name(), From: st, Action: "stop"}
+	}
+	s.setState(Stopping, nil)
+	s.pool.Store(nil)
+	if err := pool.Shutdown(ctx); err != nil {
+		err = fmt.Errorf("replicas did not drain: %w", err)
+		s.setState(Failed, err)
+		return err
+	}
+	s.setState(Stopped, nil)
 	return nil
 }
 
 // Ready returns nil when the service can take requests, else the reason.
 func (s *Service) Ready() error {
+	pool := s.pool.Load()
+	if pool == nil {
+		return fmt.Errorf("%s", s.State())
+	}
+	st := pool.Status()
+	if st.Running == 0 && st.Min > 0 {
+		return errors.New("no replica is ready")
+	}
 	return nil
+}
+
+// Status is a snapshot of a service: its state and its replicas.
+type Status struct {
+	Name         string         `json:"name"`
+	ID           string         `json:"service_id"`
+	State        State          `json:"state"`
+	Error        string         `json:"error,omitempty"`
+	IsConfigured bool           `json:"is_configured"`
+	Replicas     scaling.Status `json:"replicas"`
+}
+
+// Status returns a snapshot of the service and its replica pool.
+func (s *Service) Status() Status {
+	s.lc.Lock()
+	err, configured := s.err, s.configured
+	s.lc.Unlock()
+	st := Status{Name: s.Name(), ID: s.ID(), State: s.State(), IsConfigured: configured}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	if pool := s.pool.Load(); pool != nil {
+		st.Replicas = pool.Status()
+	} else {
+		o := s.opts
+		st.Replicas = scaling.Status{Name: o.Name, Min: o.MinReplicas, Max: o.MaxReplicas, Autoscaler: o.EnableAutoscaler, Stopped: true}
+	}
+	return st
+}
+
+func (s *Service) poolConfig() scaling.Config {
+	o := s.opts
+	neg := func(n int) int {
+		if n == 0 {
+			return -1 // zero is meaningful here: the pool reads negative as zero
+		}
+		return n
+	}
+	cfg := scaling.Config{
+		Name:                  o.Name,
+		MinReplicas:           neg(o.MinReplicas),
+		MaxReplicas:           o.MaxReplicas,
+		InitialReplicas:       neg(o.NumReplicas),
+		MaxConcurrentQueries:  o.MaxConcurrentQueries,
+		TargetOngoingRequests: o.TargetOngoingRequests,
+		MaxQueuedRequests:     o.MaxQueuedRequests,
+		RequestTimeout:        o.RequestTimeout,
+		DisableAutoscaler:     !o.EnableAutoscaler,
+		UpscaleDelay:          o.UpscaleDelay,
+		DownscaleDelay:        o.DownscaleDelay,
+		NumCPUs:               o.NumCPUs,
+		Logger:                s.logger,
+		Setup:                 s.setupReplica,
+		Teardown:              s.teardownReplica,
+	}
+	if s.tune != nil {
+		s.tune(&cfg)
+	}
+	return cfg
+}
+
+// call is the context a handler gets: the request's gin context, plus the
+// replica it runs on and its request-scoped dependencies.
+type call struct {
+	*gin.Context
+	svc     *Service
+	pool    *scaling.Pool
+	replica *scaling.Replica
+	deps    []built // request-scoped dependencies built so far
+}
+
+type callKey struct{}
+
+// Value returns the call itself for callKey, else what the gin context has.
+func (c *call) Value(key any) any {
+	if key == (callKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// Enter admits a call onto one of the service's replicas (endpoint.Host):
+// the least loaded replica with room, else a place in the bounded queue.
+func (s *Service) Enter(c *gin.Context) (context.Context, error) {
+	pool := s.pool.Load()
+	if pool == nil {
+		return nil, errUnavailable{s.Name()}
+	}
+	r, err := pool.Acquire(c)
+	if err != nil {
+		if errors.Is(err, scaling.ErrStopped) {
+			return nil, errUnavailable{s.Name()}
+		}
+		return nil, err
+	}
+	return &call{Context: c, svc: s, pool: pool, replica: r}, nil
+}
+
+// Leave ends a call admitted by Enter (endpoint.Host): it closes the call's
+// request-scoped dependencies and frees its replica slot.
+func (s *Service) Leave(ctx context.Context) {
+	c := ctx.(*call)
+	c.closeRequestDeps()
+	c.pool.Release(c.replica)
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/replicaflow/replicaflow/scaling"
 )
 
 // Options are a service's settings, as a plain struct for configuration files
@@ -52,6 +54,11 @@ type Options struct {
 	// RequestTimeout is how long a request may wait for a free replica
 	// before it is answered 503. Zero means the pool's default.
 	RequestTimeout time.Duration `json:"request_timeout"`
+	// ManualStart keeps the service stopped when the flow starts; start it
+	// through the management API or Start. Default false: it autostarts.
+	ManualStart bool `json:"manual_start"`
+	// RequireConfig refuses Start until a configuration was applied.
+	RequireConfig bool `json:"require_config"`
 }
 
 // DefaultOptions returns BuildFlow's defaults (with a fresh service ID).
@@ -70,63 +77,81 @@ func DefaultOptions() Options {
 }
 
 // Option sets one of a service's options.
-type Option func(*Options)
+type Option func(*settings)
+
+// settings is what options build: the plain options and the parts that are
+// code (configuration, pool tuning).
+type settings struct {
+	Options
+	config *configurer
+	tune   func(*scaling.Config)
+}
 
 // WithOptions replaces all options with o; zero numeric fields take their
 // defaults.
-func WithOptions(o Options) Option { return func(dst *Options) { *dst = o } }
+func WithOptions(o Options) Option { return func(dst *settings) { dst.Options = o } }
+
+// Pool adjusts the replica pool's configuration after the options are
+// applied: the control tick, the look-back window, a test clock.
+func Pool(tune func(*scaling.Config)) Option { return func(st *settings) { st.tune = tune } }
+
+// ManualStart keeps the service stopped when the flow starts.
+func ManualStart() Option { return func(o *settings) { o.ManualStart = true } }
+
+// RequireConfig refuses Start until a configuration was applied.
+func RequireConfig() Option { return func(o *settings) { o.RequireConfig = true } }
 
 // ServiceID sets the service's instance ID.
-func ServiceID(id string) Option { return func(o *Options) { o.ServiceID = id } }
+func ServiceID(id string) Option { return func(o *settings) { o.ServiceID = id } }
 
 // Name sets the service's stable name.
-func Name(name string) Option { return func(o *Options) { o.Name = name } }
+func Name(name string) Option { return func(o *settings) { o.Name = name } }
 
 // BaseRoute sets the route that prefixes every endpoint of the service.
-func BaseRoute(route string) Option { return func(o *Options) { o.BaseRoute = route } }
+func BaseRoute(route string) Option { return func(o *settings) { o.BaseRoute = route } }
 
 // NumCPUs sets the CPU reservation of each replica.
-func NumCPUs(n float64) Option { return func(o *Options) { o.NumCPUs = n } }
+func NumCPUs(n float64) Option { return func(o *settings) { o.NumCPUs = n } }
 
 // LogLevel sets the service's log level.
-func LogLevel(l slog.Level) Option { return func(o *Options) { o.LogLevel = l } }
+func LogLevel(l slog.Level) Option { return func(o *settings) { o.LogLevel = l } }
 
 // NumReplicas sets the number of replicas to start with.
-func NumReplicas(n int) Option { return func(o *Options) { o.NumReplicas = n } }
+func NumReplicas(n int) Option { return func(o *settings) { o.NumReplicas = n } }
 
 // MinReplicas sets the least number of replicas.
-func MinReplicas(n int) Option { return func(o *Options) { o.MinReplicas = n } }
+func MinReplicas(n int) Option { return func(o *settings) { o.MinReplicas = n } }
 
 // MaxReplicas sets the greatest number of replicas.
-func MaxReplicas(n int) Option { return func(o *Options) { o.MaxReplicas = n } }
+func MaxReplicas(n int) Option { return func(o *settings) { o.MaxReplicas = n } }
 
 // Replicas sets the minimum and maximum number of replicas; the service
 // starts with min unless NumReplicas says otherwise.
 func Replicas(min, max int) Option {
-	return func(o *Options) { o.MinReplicas, o.MaxReplicas = min, max }
+	return func(o *settings) { o.MinReplicas, o.MaxReplicas = min, max }
 }
 
 // MaxConcurrentQueries sets how many requests one replica runs at once.
-func MaxConcurrentQueries(n int) Option { return func(o *Options) { o.MaxConcurrentQueries = n } }
+func MaxConcurrentQueries(n int) Option { return func(o *settings) { o.MaxConcurrentQueries = n } }
 
 // TargetOngoingRequests sets the ongoing requests per replica that the
 // autoscaler aims for.
 func TargetOngoingRequests(n float64) Option {
-	return func(o *Options) { o.TargetOngoingRequests = n }
+	return func(o *settings) { o.TargetOngoingRequests = n }
 }
 
 // EnableAutoscaler turns the autoscaler on or off; off holds NumReplicas.
-func EnableAutoscaler(on bool) Option { return func(o *Options) { o.EnableAutoscaler = on } }
+func EnableAutoscaler(on bool) Option { return func(o *settings) { o.EnableAutoscaler = on } }
 
 // UpscaleDelay sets how long demand must stay high before replicas are added.
-func UpscaleDelay(d time.Duration) Option { return func(o *Options) { o.UpscaleDelay = d } }
+func UpscaleDelay(d time.Duration) Option { return func(o *settings) { o.UpscaleDelay = d } }
 
 // DownscaleDelay sets how long demand must stay low before replicas are
 // removed.
-func DownscaleDelay(d time.Duration) Option { return func(o *Options) { o.DownscaleDelay = d } }
+func DownscaleDelay(d time.Duration) Option { return func(o *settings) { o.DownscaleDelay = d } }
 
 // MaxQueuedRequests bounds the requests waiting for a free replica.
-func MaxQueuedRequests(n int) Option { return func(o *Options) { o.MaxQueuedRequests = n } }
+func MaxQueuedRequests(n int) Option { return func(o *settings) { o.MaxQueuedRequests = n } }
 
 // RequestTimeout sets how long a request may wait for a free replica.
-func RequestTimeout(d time.Duration) Option { return func(o *Options) { o.RequestTimeout = d } }
+func RequestTimeout(d time.Duration) Option { return func(o *settings) { o.RequestTimeout = d } }

@@ -3,7 +3,6 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,23 +16,36 @@ import (
 
 	"github.com/replicaflow/replicaflow/endpoint"
 	"github.com/replicaflow/replicaflow/responses"
+	"github.com/replicaflow/replicaflow/scaling"
 )
 
 // Service is a group of endpoints that share a base route, options, a
 // middleware chain and a pool of replicas. Make one with New (or a flow's
 // Service method), add endpoints, and attach it to a flow.
 type Service struct {
-	opts Options
+	opts   Options
+	config *configurer
+	tune   func(*scaling.Config)
+	cpus   *scaling.CPUs
 
 	mu         sync.Mutex
 	endpoints  []*endpoint.Endpoint
 	middleware []gin.HandlerFunc
 	outer      []gin.HandlerFunc // the flow's middleware, set when attached
+	changed    func()            // tells the flow the endpoints changed
 	attached   bool
 
 	engine atomic.Pointer[gin.Engine]
 	logger *slog.Logger
 	level  *slog.LevelVar
+
+	lc         sync.Mutex // serializes lifecycle transitions; guards what follows
+	state      atomic.Pointer[State]
+	err        error
+	configured bool
+	current    any
+	deps       []dep
+	pool       atomic.Pointer[scaling.Pool]
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -42,14 +54,16 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 // flow's AddService. It panics when an option cannot be honoured (see
 // Options.Check for the rules checked when it is attached).
 func New(opts ...Option) *Service {
-	o := DefaultOptions()
+	st := settings{Options: DefaultOptions()}
 	for _, opt := range opts {
-		opt(&o)
+		opt(&st)
 	}
-	o = o.withDefaults()
-	s := &Service{opts: o, level: new(slog.LevelVar)}
+	o := st.Options.withDefaults()
+	s := &Service{opts: o, config: st.config, tune: st.tune, level: new(slog.LevelVar)}
 	s.level.Set(o.LogLevel)
 	s.SetLogger(slog.Default())
+	init := Initialized
+	s.state.Store(&init)
 	return s
 }
 
@@ -150,7 +164,9 @@ func (s *Service) BaseRoute() string { return s.opts.BaseRoute }
 func (s *Service) Options() Options { return s.opts }
 
 // String returns the service's name and base route.
-func (s *Service) String() string { return fmt.Sprintf("service %q (%s)", s.opts.Name, s.opts.BaseRoute) }
+func (s *Service) String() string {
+	return fmt.Sprintf("service %q (%s)", s.opts.Name, s.opts.BaseRoute)
+}
 
 // Logger returns the service's logger, which logs at the service's level.
 func (s *Service) Logger() *slog.Logger { return s.logger }
@@ -178,6 +194,9 @@ func (s *Service) AddEndpoint(ep *endpoint.Endpoint) {
 	s.endpoints = append(s.endpoints, ep)
 	if s.attached {
 		s.rebuildLocked()
+		if s.changed != nil {
+			s.changed()
+		}
 	}
 }
 
@@ -200,10 +219,12 @@ func (s *Service) Use(mw ...gin.HandlerFunc) {
 }
 
 // Attach is called by the flow when the service joins it: outer is the
-// flow's middleware, which runs before the service's own.
-func (s *Service) Attach(outer []gin.HandlerFunc) {
+// flow's middleware, which runs before the service's own, and cpus the
+// flow's CPU capacity that replicas reserve from (nil: no limit).
+func (s *Service) Attach(outer []gin.HandlerFunc, cpus *scaling.CPUs, changed func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.cpus, s.changed = cpus, changed
 	s.outer = append([]gin.HandlerFunc(nil), outer...)
 	s.attached = true
 	s.rebuildLocked()
@@ -248,14 +269,6 @@ func join(base, route string) string {
 
 // Path returns the full path of an endpoint route of the service.
 func (s *Service) Path(route string) string { return join(s.opts.BaseRoute, route) }
-
-// Enter admits a call onto one of the service's replicas (endpoint.Host).
-func (s *Service) Enter(c *gin.Context) (context.Context, error) {
-	return c, nil
-}
-
-// Leave ends a call admitted by Enter (endpoint.Host).
-func (s *Service) Leave(ctx context.Context) {}
 
 func (s *Service) accessLog(c *gin.Context) {
 	c.Next()

@@ -1,0 +1,68 @@
+package flow
+
+import (
+	"reflect"
+
+	"github.com/replicaflow/replicaflow/metrics"
+	"github.com/replicaflow/replicaflow/openapi"
+	"github.com/replicaflow/replicaflow/service"
+)
+
+// mountObservers mounts the OpenAPI document, the docs page and the metrics.
+func (f *Flow) mountObservers() {
+	if f.cfg.docs {
+		f.spec = openapi.NewSpec(openapi.InfoFromEnv(f.cfg.info), f.Operations)
+		f.system = append(f.system, mount{f.cfg.specPath, f.spec.Handler()})
+		docs := openapi.Docs(openapi.DocsConfig{Path: f.cfg.docsPath, SpecPath: f.cfg.specPath})
+		f.system = append(f.system, mount{f.cfg.docsPath, docs})
+	}
+	if f.cfg.metrics {
+		f.metrics = metrics.New()
+		f.system = append(f.system, mount{f.cfg.metricsPath, f.metrics.Handler()})
+		f.metrics.Registry().MustRegister(newPoolCollector(f))
+	}
+}
+
+// Operations describes every endpoint of every service, for the OpenAPI
+// document.
+func (f *Flow) Operations() []openapi.Operation {
+	var ops []openapi.Operation
+	for _, s := range f.Services() {
+		for _, ep := range s.Endpoints() {
+			req := ep.Request
+			if req.Kind() == reflect.Struct && req.NumField() == 0 {
+				req = nil // no input
+			}
+			ops = append(ops, openapi.Operation{
+				Service:     s.Name(),
+				Method:      ep.Method,
+				Path:        s.Path(ep.Route),
+				OperationID: ep.OperationID,
+				Summary:     ep.Summary,
+				Description: ep.Description,
+				Tags:        ep.Tags,
+				Deprecated:  ep.Deprecated,
+				Request:     req,
+				Response:    ep.Response,
+				Status:      ep.Status,
+				WebSocket:   ep.WebSocket,
+			})
+		}
+	}
+	return ops
+}
+
+// servicesChanged refreshes what describes the services: the OpenAPI
+// document and, for a removed service, its metrics.
+func (f *Flow) servicesChanged(svc *service.Service, added bool) {
+	if f.spec != nil {
+		f.spec.Invalidate()
+	}
+	if !added && f.metrics != nil {
+		f.metrics.Forget(svc.Name())
+	}
+}
+
+// Metrics returns the flow's Prometheus metrics (nil when turned off), to
+// register more collectors.
+func (f *Flow) Metrics() *metrics.Metrics { return f.metrics }

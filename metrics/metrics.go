@@ -1,0 +1,100 @@
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes the name of every metric this package defines.
+const Namespace = "replicaflow"
+
+// Unmatched is the endpoint label of requests that matched no route.
+const Unmatched = "unmatched"
+
+// DefaultBuckets are the latency histogram's upper bounds in seconds: from
+// half a millisecond (an in-process replica answers in microseconds) to ten
+// seconds.
+var DefaultBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Metrics holds a Prometheus registry and the HTTP metrics of a flow's
+// services.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	inFlight *prometheus.GaugeVec
+}
+
+// Option changes how New builds a Metrics.
+type Option func(*config)
+
+type config struct {
+	buckets []float64
+}
+
+// Buckets sets the latency histogram's upper bounds, in seconds, instead of
+// DefaultBuckets.
+func Buckets(b ...float64) Option {
+	return func(c *config) { c.buckets = append([]float64(nil), b...) }
+}
+
+// New returns a Metrics with its own registry, which already holds the Go
+// runtime and process collectors and the HTTP metrics.
+func New(opts ...Option) *Metrics {
+	cfg := config{buckets: DefaultBuckets}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace,
+			Subsystem: "http",
+			Name:      "requests_total",
+			Help:      "HTTP requests served, by service, endpoint (route template), method and status.",
+		}, []string{"service", "endpoint", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace,
+			Subsystem: "http",
+			Name:      "request_duration_seconds",
+			Help:      "Time to serve an HTTP request, by service, endpoint (route template) and method.",
+			Buckets:   cfg.buckets,
+		}, []string{"service", "endpoint", "method"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Subsystem: "http",
+			Name:      "requests_in_flight",
+			Help:      "HTTP requests being served, by service.",
+		}, []string{"service"}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.duration, m.inFlight,
+	)
+	return m
+}
+
+// Registry returns the registry the metrics live in; register more
+// collectors on it to have Handler serve them too.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves every metric of the registry in the Prometheus text (or
+// OpenMetrics, when asked) exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:          m.reg, // counts its own errors as promhttp_metric_handler_errors_total
+		EnableOpenMetrics: true,
+	})
+}
+
+// Forget drops every series of service: call it when a service is removed
+// from the flow, so its series stop being exported.
+func (m *Metrics) Forget(service string) {
+	m.requests.DeletePartialMatch(prometheus.Labels{"service": service})
+	m.duration.DeletePartialMatch(prometheus.Labels{"service": service})
+	m.inFlight.DeletePartialMatch(prometheus.Labels{"service": service})
+}

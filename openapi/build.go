@@ -1,0 +1,492 @@
+package openapi
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/replicaflow/replicaflow/requests"
+	"github.com/replicaflow/replicaflow/responses"
+)
+
+// Version is the OpenAPI version of the documents Build makes.
+const Version = "3.0.3"
+
+// methods OpenAPI 3.0 has a slot for; an endpoint on another method is left
+// out of the document.
+var methods = []string{
+	http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete,
+	http.MethodOptions, http.MethodHead, http.MethodPatch, http.MethodTrace,
+}
+
+// Build returns the OpenAPI 3.0.3 document of ops. The same operations give
+// the same document, whatever their order. It returns an error when two
+// operations share a method and path or an explicit operation ID, or when a
+// type cannot be described (a request type NewPlan rejects, a channel or a
+// function where JSON is expected).
+func Build(info Info, ops []Operation) (*openapi3.T, error) {
+	info = info.withDefaults()
+	doc := &openapi3.T{
+		OpenAPI: Version,
+		Info: &openapi3.Info{
+			Title:       info.Title,
+			Version:     info.Version,
+			Description: info.Description,
+		},
+		Paths:      openapi3.NewPaths(),
+		Components: &openapi3.Components{Schemas: openapi3.Schemas{}},
+	}
+
+	ops = slices.Clone(ops)
+	slices.SortStableFunc(ops, func(a, b Operation) int {
+		return cmp.Or(cmp.Compare(a.Path, b.Path), cmp.Compare(a.Method, b.Method), cmp.Compare(a.Service, b.Service))
+	})
+	ids, err := operationIDs(ops)
+	if err != nil {
+		return nil, err
+	}
+
+	b := &builder{schemas: newSchemas()}
+	tags := map[string]bool{}
+	seen := map[string]bool{}
+	for i, op := range ops {
+		if !slices.Contains(methods, op.Method) {
+			continue
+		}
+		path, params := OpenAPIPath(op.Path)
+		if key := op.Method + " " + path; seen[key] {
+			return nil, fmt.Errorf("openapi: two operations for %s", key)
+		} else {
+			seen[key] = true
+		}
+		o, err := b.operation(op, params)
+		if err != nil {
+			return nil, fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
+		}
+		o.OperationID = ids[i]
+		for _, t := range o.Tags {
+			tags[t] = true
+		}
+		doc.AddOperation(path, op.Method, o)
+	}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for t := range tags {
+			if !yield(t) {
+				return
+			}
+		}
+	}) {
+		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name})
+	}
+	b.schemas.finish(doc.Components.Schemas)
+	return doc, nil
+}
+
+// operationIDs returns the ID of each of ops (sorted): the explicit ones,
+// which must be unique, then derived ones, numbered when they clash.
+func operationIDs(ops []Operation) ([]string, error) {
+	ids := make([]string, len(ops))
+	used := map[string]bool{}
+	for i, op := range ops {
+		if op.OperationID == "" {
+			continue
+		}
+		if used[op.OperationID] {
+			return nil, fmt.Errorf("openapi: operation ID %q is used twice", op.OperationID)
+		}
+		used[op.OperationID] = true
+		ids[i] = op.OperationID
+	}
+	for i, op := range ops {
+		if ids[i] != "" {
+			continue
+		}
+		id := operationID(op.Method, op.Path)
+		for n := 2; used[id]; n++ {
+			id = operationID(op.Method, op.Path) + "-" + strconv.Itoa(n)
+		}
+		used[id] = true
+		ids[i] = id
+	}
+	return ids, nil
+}
+
+type builder struct {
+	schemas *schemas
+}
+
+func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operation, error) {
+	o := openapi3.NewOperation()
+	o.Summary, o.Description, o.Deprecated = op.Summary, op.Description, op.Deprecated
+	if op.Service != "" {
+		o.Tags = append(o.Tags, op.Service)
+	}
+	for _, t := range op.Tags {
+		if t != "" && !slices.Contains(o.Tags, t) {
+			o.Tags = append(o.Tags, t)
+		}
+	}
+
+	var plan *requests.Plan
+	if op.Request != nil {
+		var err error
+		if plan, err = requests.NewPlan(op.Request); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.parameters(o, plan, pathParams); err != nil {
+		return nil, err
+	}
+	if err := b.requestBody(o, plan, op.Method); err != nil {
+		return nil, err
+	}
+	return o, b.responses(o, op, plan)
+}
+
+// parameters adds the path parameters of the route (typed by the request
+// type's path fields when it has them) and the query, header and cookie
+// parameters of the request type.
+func (b *builder) parameters(o *openapi3.Operation, plan *requests.Plan, pathParams []string) error {
+	fields := map[string]*requests.Field{}
+	if plan != nil {
+		for i := range plan.Fields {
+			if f := &plan.Fields[i]; f.Source == requests.Path {
+				fields[f.Key] = f
+			}
+		}
+	}
+	for _, name := range pathParams {
+		p := openapi3.NewPathParameter(name)
+		if f := fields[name]; f != nil {
+			p.Schema = b.paramSchema(plan.Type, f)
+		} else {
+			p.Schema = openapi3.NewStringSchema().NewRef()
+		}
+		o.AddParameter(p)
+	}
+	if plan == nil {
+		return nil
+	}
+	for i := range plan.Fields {
+		f := &plan.Fields[i]
+		var p *openapi3.Parameter
+		switch f.Source {
+		case requests.Query:
+			p = openapi3.NewQueryParameter(f.Key)
+		case requests.Header:
+			p = openapi3.NewHeaderParameter(f.Key)
+		case requests.Cookie:
+			p = openapi3.NewCookieParameter(f.Key)
+		default:
+			continue
+		}
+		p.Required = f.Required
+		p.Schema = b.paramSchema(plan.Type, f)
+		o.AddParameter(p)
+	}
+	return nil
+}
+
+// paramSchema is the schema of a parameter or form field: its text form.
+func (b *builder) paramSchema(owner reflect.Type, f *requests.Field) *openapi3.SchemaRef {
+	t := f.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var sc *openapi3.Schema
+	if t.Kind() == reflect.Slice && special(t, true) == nil {
+		sc = openapi3.NewArraySchema()
+		sc.Items = openapi3.NewSchemaRef("", scalarParam(t.Elem()))
+	} else {
+		sc = scalarParam(t)
+	}
+	ref := openapi3.NewSchemaRef("", sc)
+	applyRules(ref, t, f.Binding)
+	return ref
+}
+
+func scalarParam(t reflect.Type) *openapi3.Schema {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if sc := special(t, true); sc != nil {
+		return sc
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return openapi3.NewBoolSchema()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return numberSchema(t)
+	}
+	return openapi3.NewStringSchema()
+}
+
+var (
+	uploadType     = reflect.TypeFor[*requests.UploadFile]()
+	uploadListType = reflect.TypeFor[[]*requests.UploadFile]()
+)
+
+// requestBody adds the JSON or form body of the request type, or an opaque
+// one for a raw request.
+func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method string) error {
+	if plan == nil {
+		return nil
+	}
+	rb := openapi3.NewRequestBody()
+	switch {
+	case plan.Raw:
+		if method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete {
+			return nil
+		}
+		sc := openapi3.NewStringSchema()
+		sc.Format = "binary"
+		rb.Description = "the raw request: any body"
+		rb.Content = openapi3.NewContentWithSchema(sc, []string{"*/*"})
+	case plan.Whole:
+		t := plan.Type
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		ref, err := b.schemas.ref(t)
+		if err != nil {
+			return err
+		}
+		rb.Required = true
+		rb.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+	case plan.HasBody:
+		ref, required, err := b.jsonBody(plan)
+		if err != nil {
+			return err
+		}
+		rb.Required = required
+		rb.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+	case plan.HasForm:
+		sc := openapi3.NewObjectSchema()
+		sc.Properties = openapi3.Schemas{}
+		for i := range plan.Fields {
+			f := &plan.Fields[i]
+			switch f.Source {
+			case requests.Form:
+				sc.Properties[f.Key] = b.paramSchema(plan.Type, f)
+			case requests.File:
+				file := openapi3.NewStringSchema()
+				file.Format = "binary"
+				if f.Type == uploadListType {
+					list := openapi3.NewArraySchema()
+					list.Items = file.NewRef()
+					file = list
+				}
+				sc.Properties[f.Key] = file.NewRef()
+			default:
+				continue
+			}
+			if f.Required {
+				sc.Required = append(sc.Required, f.Key)
+				rb.Required = true
+			}
+		}
+		types := []string{"application/x-www-form-urlencoded", "multipart/form-data"}
+		if plan.HasFile {
+			types = types[1:]
+		}
+		rb.Content = openapi3.NewContentWithSchema(sc, types)
+	default:
+		return nil
+	}
+	o.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+	return nil
+}
+
+// jsonBody is the schema of a struct's body fields: the type's component
+// when every field is in the body, an object of those fields otherwise.
+func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, error) {
+	required := false
+	all := true
+	for _, f := range plan.Fields {
+		if f.Source != requests.Body {
+			all = false
+		} else if f.Required {
+			required = true
+		}
+	}
+	if all && isComponent(plan.Type) {
+		ref, err := b.schemas.ref(plan.Type)
+		return ref, required, err
+	}
+	sc := openapi3.NewObjectSchema()
+	sc.Properties = openapi3.Schemas{}
+	for _, f := range plan.Fields {
+		if f.Source != requests.Body {
+			continue
+		}
+		ref, err := b.schemas.ref(f.Type)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s.%s: %w", plan.Type, f.Name, err)
+		}
+		if sf := plan.Type.FieldByIndex(f.Index); hasOption(sf.Tag.Get("json"), "string") {
+			ref = stringified(ref)
+		}
+		applyRules(ref, f.Type, f.Binding)
+		sc.Properties[f.Key] = ref
+		if f.Required {
+			sc.Required = append(sc.Required, f.Key)
+		}
+	}
+	return openapi3.NewSchemaRef("", sc), required, nil
+}
+
+func hasOption(tag, opt string) bool {
+	_, opts, _ := cutComma(tag)
+	for _, o := range splitComma(opts) {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	responseType    = reflect.TypeFor[responses.Response]()
+	jsonRespType    = reflect.TypeFor[responses.JSON]()
+	htmlType        = reflect.TypeFor[responses.HTML]()
+	plainType       = reflect.TypeFor[responses.PlainText]()
+	fileType        = reflect.TypeFor[responses.File]()
+	redirectType    = reflect.TypeFor[responses.Redirect]()
+	streamingType   = reflect.TypeFor[responses.Streaming]()
+	eventStreamType = reflect.TypeFor[responses.EventStream]()
+)
+
+// responses adds the success answer and the problem details the framework
+// can answer with: 400 and 422 when input binds, 413 and 415 when a body
+// does, 500 and 503 always.
+func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.Plan) error {
+	o.Responses = openapi3.NewResponses()
+	status := op.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if op.WebSocket {
+		o.AddResponse(http.StatusSwitchingProtocols, openapi3.NewResponse().
+			WithDescription("Switching Protocols: the connection is upgraded to a WebSocket"))
+	} else {
+		code, resp, err := b.success(op.Response, status)
+		if err != nil {
+			return err
+		}
+		o.AddResponse(code, resp)
+	}
+
+	problem, err := b.problem()
+	if err != nil {
+		return err
+	}
+	codes := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if plan != nil && !plan.Raw {
+		codes = append(codes, http.StatusBadRequest, http.StatusUnprocessableEntity)
+		if plan.HasBody || plan.HasForm {
+			codes = append(codes, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+		}
+	}
+	for _, code := range codes {
+		resp := openapi3.NewResponse().WithDescription(problemDescriptions[code])
+		resp.Content = openapi3.Content{responses.ProblemContentType: &openapi3.MediaType{Schema: problem()}}
+		if code == http.StatusServiceUnavailable {
+			resp.Headers = openapi3.Headers{"Retry-After": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+				Description: "seconds to wait before trying again",
+				Schema:      openapi3.NewIntegerSchema().NewRef(),
+			}}}}
+		}
+		o.AddResponse(code, resp)
+	}
+	return nil
+}
+
+var problemDescriptions = map[int]string{
+	http.StatusBadRequest:            "Bad Request: the body or a parameter is malformed",
+	http.StatusRequestEntityTooLarge: "Content Too Large: the body is over the endpoint's limit",
+	http.StatusUnsupportedMediaType:  "Unsupported Media Type: the body is not of a type the endpoint reads",
+	http.StatusUnprocessableEntity:   "Unprocessable Content: the input did not validate; errors lists each field",
+	http.StatusInternalServerError:   "Internal Server Error",
+	http.StatusServiceUnavailable:    "Service Unavailable: overloaded or shutting down; retry after Retry-After",
+}
+
+// problem registers the Problem component and returns a function that makes
+// references to it.
+func (b *builder) problem() (func() *openapi3.SchemaRef, error) {
+	if _, err := b.schemas.ref(problemType); err != nil {
+		return nil, err
+	}
+	c := b.schemas.comps[problemType]
+	c.schema.Required = []string{"type", "title", "status"}
+	c.schema.Description = "RFC 9457 problem details"
+	return func() *openapi3.SchemaRef {
+		r, _ := b.schemas.componentRef(problemType)
+		return r
+	}, nil
+}
+
+// success is the answer of a handler that returns a value of type t.
+func (b *builder) success(t reflect.Type, status int) (int, *openapi3.Response, error) {
+	resp := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Success"))
+	if t == nil {
+		return status, resp, nil
+	}
+	rt := t
+	for rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	text := func(mt, format string) *openapi3.Response {
+		sc := openapi3.NewStringSchema()
+		sc.Format = format
+		resp.Content = openapi3.NewContentWithSchema(sc, []string{mt})
+		return resp
+	}
+	switch rt {
+	case htmlType:
+		return status, text("text/html", ""), nil
+	case plainType:
+		return status, text("text/plain", ""), nil
+	case fileType:
+		return status, text("application/octet-stream", "binary"), nil
+	case streamingType:
+		return status, text("application/octet-stream", "binary"), nil
+	case eventStreamType:
+		return status, text("text/event-stream", ""), nil
+	case redirectType:
+		r := openapi3.NewResponse().WithDescription("Temporary Redirect: see Location")
+		uri := openapi3.NewStringSchema()
+		uri.Format = "uri-reference"
+		r.Headers = openapi3.Headers{"Location": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			Description: "where to go",
+			Schema:      uri.NewRef(),
+		}}}}
+		return http.StatusTemporaryRedirect, r, nil
+	case jsonRespType:
+		resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+		return status, resp, nil
+	}
+	if status == http.StatusNoContent || status == http.StatusNotModified {
+		return status, resp, nil
+	}
+	if t.Kind() == reflect.Interface {
+		if t == responseType {
+			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
+		} else {
+			resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+		}
+		return status, resp, nil
+	}
+	ref, err := b.schemas.ref(t)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+	return status, resp, nil
+}

@@ -1,0 +1,27 @@
+// Package openapi describes a flow's endpoints as an OpenAPI 3.0.3 document,
+// built at run time from the endpoints' Go types, and serves it with a
+// Swagger UI page that needs no network.
+//
+// The package does not know the core types: the flow hands it one Operation
+// per endpoint (method, full path, request and response types). Build turns
+// them into a kin-openapi document; Spec caches the document's JSON between
+// changes of the set of services and serves it; Docs serves Swagger UI
+// (gin-swagger with its embedded assets) pointed at the document by a
+// relative URL, so both keep working when the application is mounted under a
+// prefix.
+//
+// # What the document says
+//
+// Parameters come from the request type's path, query, header and cookie
+// tags (the binding plan of package requests is the single source of the
+// tag rules), JSON bodies from its other fields, form bodies from its form
+// and file tags. `binding:"required"` makes a field required, and the
+// validator rules oneof, min, max, len, gt, gte, lt, lte, email, url and uuid
+// become enums, bounds and formats. Named struct types become component
+// schemas; a name shared by types of different packages is qualified by the
+// package ("models.User"), and generic types get flat names (Page[x.User] is
+// "PageUser"). The response type chooses the content: a plain value is
+// JSON, the types of package responses their own media types. Every
+// operation documents problem details (RFC 9457) for the errors the
+// framework can answer with.
+package openapi

@@ -1,0 +1,199 @@
+package openapi
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// hasRule reports whether a `binding` tag holds rule (before any "dive").
+func hasRule(binding, rule string) bool {
+	for r := range strings.SplitSeq(binding, ",") {
+		if r == "dive" {
+			return false
+		}
+		if r == rule {
+			return true
+		}
+	}
+	return false
+}
+
+// applyRules writes the validator rules of a `binding` tag that JSON Schema
+// can say into ref: oneof as an enum, min/max/len/gt/gte/lt/lte as bounds
+// (of the value, the length or the number of items, after the type), and
+// email, url and uuid as formats. Rules after "dive" apply to the items. A
+// component reference stays as it is: nothing may stand beside a $ref.
+func applyRules(ref *openapi3.SchemaRef, t reflect.Type, binding string) {
+	if binding == "" || ref == nil || ref.Ref != "" || ref.Value == nil {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	sc := ref.Value
+	rules := strings.Split(binding, ",")
+	for i, r := range rules {
+		if r == "dive" {
+			switch {
+			case sc.Items != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
+				applyRules(sc.Items, t.Elem(), strings.Join(rules[i+1:], ","))
+			case sc.AdditionalProperties.Schema != nil && t.Kind() == reflect.Map:
+				applyRules(sc.AdditionalProperties.Schema, t.Elem(), strings.Join(rules[i+1:], ","))
+			}
+			return
+		}
+		if strings.Contains(r, "|") {
+			continue // alternatives: no single constraint holds
+		}
+		name, param, _ := strings.Cut(r, "=")
+		switch name {
+		case "oneof":
+			sc.Enum = enumValues(t, param)
+		case "min", "gte":
+			bound(sc, t, param, true, false)
+		case "max", "lte":
+			bound(sc, t, param, false, false)
+		case "gt":
+			bound(sc, t, param, true, true)
+		case "lt":
+			bound(sc, t, param, false, true)
+		case "len", "eq":
+			if name == "len" || t.Kind() != reflect.String {
+				bound(sc, t, param, true, false)
+				bound(sc, t, param, false, false)
+			}
+		case "email":
+			sc.Format = "email"
+		case "url", "uri", "http_url":
+			sc.Format = "uri"
+		case "uuid", "uuid3", "uuid4", "uuid5", "uuid_rfc4122":
+			sc.Format = "uuid"
+		case "ipv4", "ipv6", "hostname":
+			sc.Format = name
+		case "datetime":
+			if param == "2006-01-02" {
+				sc.Format = "date"
+			}
+		}
+	}
+}
+
+// bound sets a lower (lo) or upper bound: on the value of a number, on the
+// length of a string, on the items of an array, on the properties of a map.
+func bound(sc *openapi3.Schema, t reflect.Type, param string, lo, exclusive bool) {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		if t == durationType {
+			return // written like "1s" in the tag
+		}
+		v, err := strconv.ParseFloat(param, 64)
+		if err != nil {
+			return
+		}
+		yes := true
+		if lo {
+			sc.Min = &v
+			if exclusive {
+				sc.ExclusiveMin = openapi3.ExclusiveBound{Bool: &yes}
+			}
+		} else {
+			sc.Max = &v
+			if exclusive {
+				sc.ExclusiveMax = openapi3.ExclusiveBound{Bool: &yes}
+			}
+		}
+		return
+	}
+	n, err := strconv.ParseUint(param, 10, 64)
+	if err != nil {
+		return
+	}
+	if exclusive {
+		if lo {
+			n++
+		} else if n == 0 {
+			return
+		} else {
+			n--
+		}
+	}
+	switch {
+	case t.Kind() == reflect.String && sc.Type.Is("string"):
+		if lo {
+			sc.MinLength = n
+		} else {
+			sc.MaxLength = &n
+		}
+	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && sc.Type.Is("array"):
+		if lo {
+			sc.MinItems = n
+		} else {
+			sc.MaxItems = &n
+		}
+	case t.Kind() == reflect.Map:
+		if lo {
+			sc.MinProps = n
+		} else {
+			sc.MaxProps = &n
+		}
+	}
+}
+
+// enumValues parses the values of a oneof rule: separated by spaces, quoted
+// with single quotes when they hold one, typed like the field.
+func enumValues(t reflect.Type, param string) []any {
+	var words []string
+	for param != "" {
+		param = strings.TrimLeft(param, " ")
+		if param == "" {
+			break
+		}
+		if param[0] == '\'' {
+			if end := strings.IndexByte(param[1:], '\''); end >= 0 {
+				words = append(words, param[1:1+end])
+				param = param[2+end:]
+				continue
+			}
+		}
+		w, rest, _ := strings.Cut(param, " ")
+		words = append(words, w)
+		param = rest
+	}
+	vals := make([]any, 0, len(words))
+	for _, w := range words {
+		switch t.Kind() {
+		case reflect.String:
+			vals = append(vals, w)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if n, err := strconv.ParseInt(w, 10, 64); err == nil {
+				vals = append(vals, n)
+			}
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			if n, err := strconv.ParseUint(w, 10, 64); err == nil {
+				vals = append(vals, n)
+			}
+		case reflect.Float32, reflect.Float64:
+			if f, err := strconv.ParseFloat(w, 64); err == nil {
+				vals = append(vals, f)
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return vals
+}
+
+func cutComma(s string) (string, string, bool) { return strings.Cut(s, ",") }
+
+func splitComma(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

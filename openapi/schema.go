@@ -1,0 +1,409 @@
+package openapi
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+
+	"github.com/replicaflow/replicaflow/responses"
+)
+
+var (
+	timeType          = reflect.TypeFor[time.Time]()
+	durationType      = reflect.TypeFor[time.Duration]()
+	uuidType          = reflect.TypeFor[uuid.UUID]()
+	rawMessageType    = reflect.TypeFor[json.RawMessage]()
+	problemType       = reflect.TypeFor[responses.Problem]()
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// componentPrefix starts every reference to a component schema.
+const componentPrefix = "#/components/schemas/"
+
+// reservedNames are component names kept for the framework's own types: a
+// user type with the same name is qualified by its package.
+var reservedNames = map[string]reflect.Type{"Problem": problemType}
+
+// schemas turns Go types into schemas the way encoding/json renders them.
+// Named struct types become components; their names are chosen at the end,
+// once every type is known, so that they do not depend on the order in which
+// types were met (see names).
+type schemas struct {
+	comps map[reflect.Type]*component
+	order []*component // first-seen order, for the last tie-break
+}
+
+// component is a named struct type described once and referenced by $ref.
+type component struct {
+	t      reflect.Type
+	schema *openapi3.Schema
+	refs   []*openapi3.SchemaRef // every reference, filled in by finish
+	name   string
+}
+
+func newSchemas() *schemas {
+	return &schemas{comps: map[reflect.Type]*component{}}
+}
+
+// isComponent reports whether t is described as a component.
+func isComponent(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.Name() != "" && special(t, false) == nil
+}
+
+// special returns the schema of the types that do not render as their
+// kind says, or nil. param selects the text form of parameters and form
+// fields (a duration is "1.5s" there, and nanoseconds in JSON).
+func special(t reflect.Type, param bool) *openapi3.Schema {
+	switch t {
+	case timeType:
+		return openapi3.NewDateTimeSchema()
+	case uuidType:
+		return openapi3.NewUUIDSchema()
+	case rawMessageType:
+		return openapi3.NewSchema()
+	case durationType:
+		if param {
+			s := openapi3.NewStringSchema()
+			s.Description = "a duration: a number with a unit, like 300ms, 1.5s or 2h45m"
+			s.Example = "1.5s"
+			return s
+		}
+		s := openapi3.NewInt64Schema()
+		s.Description = "a duration in nanoseconds"
+		return s
+	}
+	if param {
+		if reflect.PointerTo(t).Implements(textUnmarshalType) {
+			return openapi3.NewStringSchema()
+		}
+		return nil
+	}
+	if t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType) {
+		return openapi3.NewSchema() // renders itself: anything
+	}
+	if t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
+		return openapi3.NewStringSchema()
+	}
+	return nil
+}
+
+// ref returns a fresh schema for t as a JSON value. It is fresh so that a
+// caller may add constraints to it, except for component references.
+func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
+	if t.Kind() == reflect.Pointer {
+		elem := t.Elem()
+		for elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
+		inner, err := s.ref(elem)
+		if err != nil {
+			return nil, err
+		}
+		if inner.Ref != "" || inner.Value == nil {
+			// Nothing may stand beside a $ref in OpenAPI 3.0.
+			return openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{inner}}), nil
+		}
+		inner.Value.Nullable = true
+		return inner, nil
+	}
+	if sc := special(t, false); sc != nil {
+		return openapi3.NewSchemaRef("", sc), nil
+	}
+	if isComponent(t) {
+		return s.componentRef(t)
+	}
+	sc, err := s.inline(t)
+	if err != nil {
+		return nil, err
+	}
+	return openapi3.NewSchemaRef("", sc), nil
+}
+
+// componentRef describes t once and returns a new reference to it.
+func (s *schemas) componentRef(t reflect.Type) (*openapi3.SchemaRef, error) {
+	c, ok := s.comps[t]
+	if !ok {
+		c = &component{t: t, schema: &openapi3.Schema{}}
+		s.comps[t] = c
+		s.order = append(s.order, c)
+		// Registered before its fields are described, so a type that
+		// contains itself refers to itself.
+		sc, err := s.object(t)
+		if err != nil {
+			return nil, err
+		}
+		*c.schema = *sc
+	}
+	r := &openapi3.SchemaRef{Ref: componentPrefix + "?", Value: c.schema}
+	c.refs = append(c.refs, r)
+	return r, nil
+}
+
+// inline describes the kinds that are not components.
+func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
+	switch t.Kind() {
+	case reflect.Bool:
+		return openapi3.NewBoolSchema(), nil
+	case reflect.String:
+		return openapi3.NewStringSchema(), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return numberSchema(t), nil
+	case reflect.Interface:
+		return openapi3.NewSchema(), nil
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return openapi3.NewBytesSchema(), nil // base64, as encoding/json does
+		}
+		fallthrough
+	case reflect.Array:
+		items, err := s.ref(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		sc := openapi3.NewArraySchema()
+		sc.Items = items
+		if t.Kind() == reflect.Array {
+			n := uint64(t.Len())
+			sc.MinItems, sc.MaxItems = n, &n
+		}
+		return sc, nil
+	case reflect.Map:
+		switch k := t.Key(); {
+		case k.Kind() == reflect.String, k.Kind() >= reflect.Int && k.Kind() <= reflect.Uint64,
+			reflect.PointerTo(k).Implements(textMarshalerType) || k.Implements(textMarshalerType):
+		default:
+			return nil, fmt.Errorf("map key type %s cannot be JSON", k)
+		}
+		vals, err := s.ref(t.Elem())
+		if err != nil {
+			return nil, err
+		}
+		sc := openapi3.NewObjectSchema()
+		sc.AdditionalProperties = openapi3.AdditionalProperties{Schema: vals}
+		return sc, nil
+	case reflect.Struct:
+		return s.object(t)
+	}
+	return nil, fmt.Errorf("type %s cannot be JSON", t)
+}
+
+func numberSchema(t reflect.Type) *openapi3.Schema {
+	var sc *openapi3.Schema
+	switch t.Kind() {
+	case reflect.Float32:
+		sc = openapi3.NewFloat64Schema()
+		sc.Format = "float"
+		return sc
+	case reflect.Float64:
+		sc = openapi3.NewFloat64Schema()
+		sc.Format = "double"
+		return sc
+	case reflect.Int32, reflect.Int16, reflect.Int8, reflect.Uint8, reflect.Uint16:
+		sc = openapi3.NewInt32Schema()
+	default:
+		sc = openapi3.NewInt64Schema()
+	}
+	switch t.Kind() {
+	case reflect.Int8, reflect.Int16, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+		lo, hi := intRange(t)
+		sc.Min, sc.Max = &lo, &hi
+	case reflect.Uint, reflect.Uint64:
+		zero := 0.0
+		sc.Min = &zero
+	}
+	return sc
+}
+
+func intRange(t reflect.Type) (float64, float64) {
+	bits := t.Bits()
+	if t.Kind() >= reflect.Uint {
+		return 0, float64(uint64(1)<<bits - 1)
+	}
+	return -float64(int64(1) << (bits - 1)), float64(int64(1)<<(bits-1) - 1)
+}
+
+// object describes a struct as encoding/json renders it: its fields, with
+// `binding` rules as required fields and constraints.
+func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
+	sc := openapi3.NewObjectSchema()
+	sc.Properties = openapi3.Schemas{}
+	for _, f := range jsonFields(t) {
+		ref, err := s.ref(f.typ)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", t, f.goName, err)
+		}
+		if f.asString {
+			ref = stringified(ref)
+		}
+		binding := f.tag.Get("binding")
+		applyRules(ref, f.typ, binding)
+		sc.Properties[f.name] = ref
+		if hasRule(binding, "required") {
+			sc.Required = append(sc.Required, f.name)
+		}
+	}
+	return sc, nil
+}
+
+// stringified is the schema of a field tagged `json:",string"`: numbers and
+// booleans travel as strings.
+func stringified(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
+	if v := ref.Value; ref.Ref == "" && v != nil && v.Type != nil && (v.Type.Is("integer") || v.Type.Is("number") || v.Type.Is("boolean")) {
+		sc := openapi3.NewStringSchema()
+		sc.Nullable = v.Nullable
+		return openapi3.NewSchemaRef("", sc)
+	}
+	return ref
+}
+
+// jsonField is a field of a struct as encoding/json sees it.
+type jsonField struct {
+	name     string
+	goName   string
+	index    []int
+	typ      reflect.Type
+	tag      reflect.StructTag
+	tagged   bool
+	asString bool
+}
+
+// jsonFields lists the fields encoding/json writes for t, embedded fields
+// promoted, in the order it writes them.
+func jsonFields(t reflect.Type) []jsonField {
+	var all []jsonField
+	var walk func(t reflect.Type, index []int, seen map[reflect.Type]bool)
+	walk = func(t reflect.Type, index []int, seen map[reflect.Type]bool) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		defer delete(seen, t)
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			tag := sf.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			idx := append(append([]int(nil), index...), i)
+			if sf.Anonymous {
+				ft := sf.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if !sf.IsExported() && ft.Kind() != reflect.Struct {
+					continue
+				}
+				if name == "" && ft.Kind() == reflect.Struct {
+					walk(ft, idx, seen)
+					continue
+				}
+			} else if !sf.IsExported() {
+				continue
+			}
+			if sf.Type.Kind() == reflect.Func || sf.Type.Kind() == reflect.Chan {
+				continue // never JSON; a request type may carry one for its own use
+			}
+			f := jsonField{name: name, goName: sf.Name, index: idx, typ: sf.Type, tag: sf.Tag, tagged: name != ""}
+			if f.name == "" {
+				f.name = sf.Name
+			}
+			for o := range strings.SplitSeq(opts, ",") {
+				if o == "string" {
+					f.asString = true
+				}
+			}
+			all = append(all, f)
+		}
+	}
+	walk(t, nil, map[reflect.Type]bool{})
+
+	// encoding/json's dominance rule: the shallowest field of a name wins;
+	// at equal depth a tagged one wins; otherwise the name is dropped.
+	byName := map[string][]jsonField{}
+	for _, f := range all {
+		byName[f.name] = append(byName[f.name], f)
+	}
+	var out []jsonField
+	for _, f := range all {
+		fs := byName[f.name]
+		if len(fs) == 1 {
+			out = append(out, f)
+			continue
+		}
+		if w, ok := dominant(fs); ok && sameIndex(w.index, f.index) {
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return lessIndex(out[i].index, out[j].index) })
+	return out
+}
+
+func dominant(fs []jsonField) (jsonField, bool) {
+	depth := len(fs[0].index)
+	for _, f := range fs {
+		depth = min(depth, len(f.index))
+	}
+	var top []jsonField
+	for _, f := range fs {
+		if len(f.index) == depth {
+			top = append(top, f)
+		}
+	}
+	if len(top) == 1 {
+		return top[0], true
+	}
+	var tagged []jsonField
+	for _, f := range top {
+		if f.tagged {
+			tagged = append(tagged, f)
+		}
+	}
+	if len(tagged) == 1 {
+		return tagged[0], true
+	}
+	return jsonField{}, false
+}
+
+func sameIndex(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func lessIndex(a, b []int) bool {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
+}
+
+// finish names every component and writes it into comps.
+func (s *schemas) finish(comps openapi3.Schemas) {
+	names(s.order)
+	for _, c := range s.order {
+		for _, r := range c.refs {
+			r.Ref = componentPrefix + c.name
+		}
+		comps[c.name] = &openapi3.SchemaRef{Value: c.schema}
+	}
+}

@@ -1,0 +1,270 @@
+package scaling
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// load is the demand at a time since t0: requests running and queued.
+type load func(d time.Duration) (running, queued int)
+
+func steady(n int) load { return func(time.Duration) (int, int) { return n, 0 } }
+
+// step is `before` until at, then `after`; demand above capacity is queued.
+func step(at time.Duration, before, after int) load {
+	return func(d time.Duration) (int, int) {
+		if d < at {
+			return before, 0
+		}
+		return after, 0
+	}
+}
+
+// change is one change of the simulated pool.
+type change struct {
+	at       time.Duration
+	from, to int
+	reason   string
+}
+
+// simulate runs the control loop's sampling and Decide over a fake clock, the
+// pool following every decision at once, and returns the changes.
+func simulate(cfg Config, start int, l load, dur time.Duration) []change {
+	c := cfg.withDefaults()
+	st := State{Current: start, Ready: start}
+	var samples []Sample
+	var out []change
+	for d := c.Tick; d <= dur; d += c.Tick {
+		now := t0.Add(d)
+		run, q := l(d)
+		samples = append(samples, Sample{At: now, Running: run, Queued: q, Peak: run + q})
+		if len(samples) > 200 {
+			samples = samples[1:]
+		}
+		dec := Decide(cfg, st, samples, now)
+		if dec.Changed() {
+			out = append(out, change{d, dec.From, dec.Desired, dec.Reason})
+			st.Current, st.Ready, st.LastChange = dec.Desired, dec.Desired, now
+		}
+	}
+	return out
+}
+
+func TestDecideSimulated(t *testing.T) {
+	scaled := Config{MinReplicas: 1, MaxReplicas: 8, MaxConcurrentQueries: 1}
+	jitter := func(n int) load { // n-1, n+1 alternating each tick: average n
+		k := 0
+		return func(time.Duration) (int, int) {
+			k++
+			if k%2 == 0 {
+				return n + 1, 0
+			}
+			return n - 1, 0
+		}
+	}
+	minute := time.Minute
+	tests := []struct {
+		name  string
+		cfg   Config
+		start int
+		load  load
+		dur   time.Duration
+		check func(t *testing.T, ch []change)
+	}{
+		{"steady load holds for 10 minutes", scaled, 3, steady(3), 10 * minute, noChange},
+		{"steady jittered load holds at 3", scaled, 3, jitter(3), 10 * minute, noChange},
+		{"steady jittered load holds at 4", scaled, 4, jitter(3), 10 * minute, noChange},
+		{"steady fractional target holds", Config{MaxReplicas: 8, TargetOngoingRequests: 2.5, MaxConcurrentQueries: 4}, 2, jitter(5), 10 * minute, noChange},
+		{"burst scales up within one tick after the delay", scaled, 1, step(10*time.Second, 1, 8), 12 * time.Second,
+			func(t *testing.T, ch []change) {
+				if len(ch) == 0 {
+					t.Fatal("no scale-up")
+				}
+				c := scaled.withDefaults()
+				if first := ch[0].at - 10*time.Second; first > c.UpscaleDelay+c.Tick || ch[0].to <= 1 {
+					t.Errorf("first change %+v: %v after the step, want up within %v", ch[0], first, c.UpscaleDelay+c.Tick)
+				}
+				last := ch[len(ch)-1]
+				if last.to != 8 || last.at-10*time.Second > time.Second {
+					t.Errorf("last change %+v, want 8 within 1s of the step", last)
+				}
+				for _, x := range ch {
+					if x.to < x.from {
+						t.Errorf("down during a burst: %+v", x)
+					}
+				}
+			}},
+		{"down only after the delay", scaled, 8, step(20*time.Second, 8, 1), 40 * time.Second,
+			func(t *testing.T, ch []change) {
+				c := scaled.withDefaults()
+				if len(ch) == 0 {
+					t.Fatal("no scale-down")
+				}
+				if ch[0].at < 20*time.Second+c.DownscaleDelay {
+					t.Errorf("scaled down at %v, before step+delay %v", ch[0].at, 20*time.Second+c.DownscaleDelay)
+				}
+				if ch[0].at > 20*time.Second+c.DownscaleDelay+c.LookBack+2*c.Tick {
+					t.Errorf("scaled down late, at %v", ch[0].at)
+				}
+				if got := ch[len(ch)-1].to; got != 1 {
+					t.Errorf("ended at %d replicas, want 1", got)
+				}
+			}},
+		{"bounds held under overload", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 2, steady(100), minute,
+			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 5) }},
+		{"bounds held with no load", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 5, steady(0), minute,
+			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 2) }},
+		{"autoscaler disabled holds initial replicas", Config{MaxReplicas: 8, InitialReplicas: 3, DisableAutoscaler: true, MaxConcurrentQueries: 1}, 3, steady(50), minute, noChange},
+		{"scale to zero after the delay", Config{MinReplicas: -1, MaxReplicas: 4}, 1, steady(0), 10 * time.Second,
+			func(t *testing.T, ch []change) { expectRange(t, ch, 0, 4, 0) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := simulate(tt.cfg, tt.start, tt.load, tt.dur)
+			tt.check(t, ch)
+		})
+	}
+}
+
+func noChange(t *testing.T, ch []change) {
+	t.Helper()
+	for _, c := range ch {
+		t.Errorf("unexpected change %+v", c)
+	}
+}
+
+func expectRange(t *testing.T, ch []change, lo, hi, final int) {
+	t.Helper()
+	if len(ch) == 0 {
+		t.Fatalf("no change, want to end at %d", final)
+	}
+	for _, c := range ch {
+		if c.to < lo || c.to > hi {
+			t.Errorf("change %+v outside [%d, %d]", c, lo, hi)
+		}
+	}
+	if got := ch[len(ch)-1].to; got != final {
+		t.Errorf("ended at %d, want %d", got, final)
+	}
+}
+
+func TestDecideCases(t *testing.T) {
+	tick := 100 * time.Millisecond
+	now := t0.Add(time.Minute)
+	// series returns samples one tick apart ending at now.
+	series := func(ongoing ...[2]int) []Sample {
+		s := make([]Sample, len(ongoing))
+		for i, o := range ongoing {
+			s[i] = Sample{At: now.Add(-time.Duration(len(ongoing)-1-i) * tick), Running: o[0], Queued: o[1], Peak: o[0] + o[1]}
+		}
+		return s
+	}
+	flat := func(n int, o [2]int) [][2]int {
+		s := make([][2]int, n)
+		for i := range s {
+			s[i] = o
+		}
+		return s
+	}
+	cfg := Config{MinReplicas: 1, MaxReplicas: 10, MaxConcurrentQueries: 1, Tick: tick, LookBack: time.Nanosecond}
+	zero := Config{MinReplicas: -1, MaxReplicas: 4, MaxConcurrentQueries: 1, Tick: tick}
+	tests := []struct {
+		name    string
+		cfg     Config
+		st      State
+		samples []Sample
+		want    int
+		reason  string
+	}{
+		{"queued demand counts", cfg, State{Current: 1, Ready: 1}, series(flat(5, [2]int{1, 5})...), 6, "up"},
+		{"highest demand in the window, not the last sample", cfg, State{Current: 1, Ready: 1},
+			series([2]int{1, 0}, [2]int{1, 0}, [2]int{5, 0}, [2]int{7, 0}, [2]int{6, 0}), 7, "up"},
+		{"one low sample in the window blocks the scale-up", cfg, State{Current: 1, Ready: 1},
+			series([2]int{1, 0}, [2]int{5, 0}, [2]int{1, 0}, [2]int{7, 0}, [2]int{6, 0}), 1, "steady"},
+		{"not enough history to scale up", cfg, State{Current: 1, Ready: 1}, series([2]int{1, 9}), 1, "steady"},
+		{"no samples", cfg, State{Current: 2, Ready: 2}, nil, 2, "no samples"},
+		{"current above max is clamped", cfg, State{Current: 12, Ready: 12}, nil, 10, "bounds"},
+		{"from zero at once when a request waits", zero, State{}, series([2]int{0, 1}), 1, "cold start"},
+		{"from zero on queued burst", zero, State{}, series([2]int{0, 3}), 3, "cold start"},
+		{"from zero when a request waited between ticks", zero, State{}, []Sample{{At: now, Peak: 1}}, 1, "cold start"},
+		{"from zero when a request was refused", zero, State{}, []Sample{{At: now, Rejected: 2}}, 1, "cold start"},
+		{"zero stays zero without demand", zero, State{}, series(flat(80, [2]int{0, 0})...), 0, "steady"},
+		{"future samples are ignored", cfg, State{Current: 1, Ready: 1},
+			append(series(flat(3, [2]int{1, 0})...), Sample{At: now.Add(time.Second), Queued: 50}), 1, "steady"},
+		{"down waits for the delay since the last change", cfg, State{Current: 4, Ready: 4, LastChange: now.Add(-time.Second)},
+			series(flat(80, [2]int{1, 0})...), 4, "steady"},
+		{"down after the delay since the last change", cfg, State{Current: 4, Ready: 4, LastChange: now.Add(-time.Minute)},
+			series(flat(80, [2]int{1, 0})...), 1, "down"},
+		{"down to the highest demand in the window", cfg, State{Current: 8, Ready: 8},
+			series(append(flat(40, [2]int{1, 0}), append([][2]int{{5, 0}}, flat(39, [2]int{2, 0})...)...)...), 5, "down"},
+		{"disabled holds initial", Config{MaxReplicas: 5, InitialReplicas: 2, DisableAutoscaler: true}, State{Current: 2, Ready: 2},
+			series(flat(10, [2]int{100, 100})...), 2, "disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(tt.cfg, tt.st, tt.samples, now)
+			if d.Desired != tt.want {
+				t.Errorf("desired %d, want %d (%s)", d.Desired, tt.want, d.Reason)
+			}
+			if !strings.Contains(d.Reason, tt.reason) {
+				t.Errorf("reason %q does not mention %q", d.Reason, tt.reason)
+			}
+			if d.From != tt.st.Current || !d.At.Equal(now) {
+				t.Errorf("decision %+v: wrong From or At", d)
+			}
+		})
+	}
+}
+
+func TestConfigDefaultsAndValidate(t *testing.T) {
+	d := Config{}.withDefaults()
+	if d.MinReplicas != 1 || d.MaxReplicas != 1 || d.InitialReplicas != 1 || d.MaxConcurrentQueries != 100 ||
+		d.TargetOngoingRequests != 1 || d.MaxQueuedRequests != 200 || d.RequestTimeout != DefaultRequestTimeout ||
+		d.Tick != DefaultTick || d.LookBack != DefaultLookBack || d.UpscaleDelay != DefaultUpscaleDelay ||
+		d.DownscaleDelay != DefaultDownscaleDelay || d.NumCPUs != 1 || d.Logger == nil || d.Clock == nil || d.DisableAutoscaler {
+		t.Errorf("defaults: %+v", d)
+	}
+	n := Config{MinReplicas: -1, InitialReplicas: -1, MaxQueuedRequests: -1, UpscaleDelay: -1, DownscaleDelay: -1, NumCPUs: -1, RequestTimeout: -1}.withDefaults()
+	if n.MinReplicas != 0 || n.InitialReplicas != 0 || n.MaxQueuedRequests != 0 || n.UpscaleDelay != 0 || n.DownscaleDelay != 0 || n.NumCPUs != 0 || n.RequestTimeout >= 0 {
+		t.Errorf("negative means none: %+v", n)
+	}
+	if q := (Config{MaxReplicas: 1000}).withDefaults().MaxQueuedRequests; q != MaxDefaultQueue {
+		t.Errorf("default queue %d, want the cap %d", q, MaxDefaultQueue)
+	}
+	tests := []struct {
+		name string
+		cfg  Config
+		bad  string
+	}{
+		{"zero config", Config{}, ""},
+		{"min above max", Config{MinReplicas: 3, MaxReplicas: 2}, "min replicas"},
+		{"initial above max", Config{MaxReplicas: 2, InitialReplicas: 3}, "initial replicas"},
+		{"target above capacity", Config{MaxConcurrentQueries: 2, TargetOngoingRequests: 3}, "never scale"},
+		{"negative target", Config{TargetOngoingRequests: -1}, "target"},
+		{"negative capacity", Config{MaxConcurrentQueries: -1}, "max concurrent"},
+		{"negative max", Config{MaxReplicas: -2}, "max replicas"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			switch {
+			case tt.bad == "" && err != nil:
+				t.Errorf("unexpected error %v", err)
+			case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad) || !strings.HasPrefix(err.Error(), "replicaflow: ")):
+				t.Errorf("error %v, want one mentioning %q", err, tt.bad)
+			}
+		})
+	}
+}
+
+func TestDefaultsIdempotent(t *testing.T) {
+	c := Config{MinReplicas: -1, MaxReplicas: 3, MaxQueuedRequests: -1, UpscaleDelay: -1}
+	once := c.withDefaults()
+	twice := once.withDefaults()
+	if twice.MinReplicas != 0 || twice.MaxQueuedRequests != 0 || twice.UpscaleDelay != 0 || twice.InitialReplicas != 0 {
+		t.Errorf("defaults applied twice changed the config: %+v", twice)
+	}
+}

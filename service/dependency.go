@@ -1,0 +1,210 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/replicaflow/replicaflow/scaling"
+)
+
+// Scope says how long a dependency's instance lives.
+type Scope int
+
+// The scopes of a dependency (BuildFlow's).
+const (
+	// ReplicaScope builds one instance per replica when the replica starts
+	// and closes it when the replica stops. A replica takes traffic only
+	// after its dependencies are built.
+	ReplicaScope Scope = iota
+	// RequestScope builds one instance per request, on first use, and
+	// closes it when the request ends.
+	RequestScope
+	// GlobalScope builds one instance for the whole process, when the first
+	// service that declares it starts; it is never closed by a service stop
+	// (call Close when the program ends).
+	GlobalScope
+)
+
+// Dependency is a typed resource a handler reaches from its ctx: a
+// connection per replica, a transaction per request, a client for the
+// process. Declare it with NewDependency; get it with Get.
+type Dependency[T any] struct {
+	scope Scope
+	build func(ctx context.Context) (T, error)
+	close func(T) error
+
+	once   sync.Mutex // global scope: guards value/ok
+	value  T
+	ok     bool
+	closed bool
+}
+
+// dep is the untyped face of a Dependency, for the service's lists.
+type dep interface {
+	buildAny(ctx context.Context) (any, error)
+	closeAny(v any) error
+	scopeOf() Scope
+	ensureGlobal(ctx context.Context) error
+}
+
+type built struct {
+	d dep
+	v any
+}
+
+// NewDependency declares a dependency of svc with a constructor and an
+// optional cleanup (close may be nil). A replica-scoped dependency whose
+// build fails keeps the replica out of routing; the build is retried with
+// backoff and the error logged. Dependencies must be declared before the
+// service starts.
+func NewDependency[T any](svc *Service, scope Scope, build func(ctx context.Context) (T, error), close func(T) error) *Dependency[T] {
+	if build == nil {
+		panic("replicaflow: " + svc.String() + ": dependency with a nil constructor")
+	}
+	d := &Dependency[T]{scope: scope, build: build, close: close}
+	svc.lc.Lock()
+	defer svc.lc.Unlock()
+	if svc.State() == Running {
+		panic("replicaflow: " + svc.String() + ": declare dependencies before the service starts")
+	}
+	svc.deps = append(svc.deps, d)
+	return d
+}
+
+func (d *Dependency[T]) scopeOf() Scope { return d.scope }
+
+func (d *Dependency[T]) buildAny(ctx context.Context) (any, error) { return d.build(ctx) }
+
+func (d *Dependency[T]) closeAny(v any) error {
+	if d.close == nil {
+		return nil
+	}
+	return d.close(v.(T))
+}
+
+func (d *Dependency[T]) ensureGlobal(ctx context.Context) error {
+	d.once.Lock()
+	defer d.once.Unlock()
+	if d.ok {
+		return nil
+	}
+	v, err := d.build(ctx)
+	if err != nil {
+		return err
+	}
+	d.value, d.ok, d.closed = v, true, false
+	return nil
+}
+
+// ErrNoDependency is returned by Get when ctx is not a handler's context of
+// the service that declared the dependency.
+var ErrNoDependency = errors.New("replicaflow: dependency not available in this context")
+
+// Get returns the dependency's instance for the replica or request that ctx
+// belongs to (a handler's ctx). A request-scoped dependency is built on first
+// use and its build error returned.
+func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
+	var zero T
+	switch d.scope {
+	case GlobalScope:
+		if err := d.ensureGlobal(ctx); err != nil {
+			return zero, err
+		}
+		return d.value, nil
+	}
+	c, _ := ctx.Value(callKey{}).(*call)
+	if c == nil {
+		return zero, ErrNoDependency
+	}
+	if d.scope == ReplicaScope {
+		v, ok := c.replica.Value(d).(T)
+		if !ok {
+			return zero, ErrNoDependency
+		}
+		return v, nil
+	}
+	for _, b := range c.deps {
+		if b.d == dep(d) {
+			return b.v.(T), nil
+		}
+	}
+	v, err := d.build(ctx)
+	if err != nil {
+		return zero, fmt.Errorf("build request dependency: %w", err)
+	}
+	c.deps = append(c.deps, built{d, v})
+	return v, nil
+}
+
+// Close closes a global dependency's instance, if it was built. Replica and
+// request instances are closed by their service.
+func (d *Dependency[T]) Close() error {
+	d.once.Lock()
+	defer d.once.Unlock()
+	if !d.ok || d.closed || d.close == nil {
+		return nil
+	}
+	d.closed, d.ok = true, false
+	return d.close(d.value)
+}
+
+func (c *call) closeRequestDeps() {
+	for i := len(c.deps) - 1; i >= 0; i-- {
+		if err := c.deps[i].d.closeAny(c.deps[i].v); err != nil {
+			c.svc.logger.Warn("closing a request dependency failed", "error", err)
+		}
+	}
+	c.deps = nil
+}
+
+func (s *Service) buildGlobals(ctx context.Context) error {
+	for _, d := range s.deps {
+		if d.scopeOf() == GlobalScope {
+			if err := d.ensureGlobal(ctx); err != nil {
+				return fmt.Errorf("build global dependency: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// setupReplica builds the replica-scoped dependencies of a new replica.
+func (s *Service) setupReplica(ctx context.Context, r *scaling.Replica) error {
+	var done []built
+	for _, d := range s.deps {
+		if d.scopeOf() != ReplicaScope {
+			continue
+		}
+		v, err := d.buildAny(ctx)
+		if err != nil {
+			closeAll(s, done)
+			return fmt.Errorf("build replica dependency: %w", err)
+		}
+		done = append(done, built{d, v})
+		r.SetValue(d, v)
+	}
+	return nil
+}
+
+// teardownReplica closes a replica's dependencies, last built first.
+func (s *Service) teardownReplica(r *scaling.Replica) {
+	var done []built
+	for _, d := range s.deps {
+		if d.scopeOf() == ReplicaScope {
+			if v := r.Value(d); v != nil {
+				done = append(done, built{d, v})
+			}
+		}
+	}
+	closeAll(s, done)
+}
+
+func closeAll(s *Service, done []built) {
+	for i := len(done) - 1; i >= 0; i-- {
+		if err := done[i].d.closeAny(done[i].v); err != nil {
+			s.logger.Warn("closing a replica dependency failed", "error", err)
+		}
+	}
+}
