@@ -2,8 +2,8 @@ package scaling
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 )

@@ -49,7 +49,10 @@ type Options struct {
 	UpscaleDelay   time.Duration `json:"upscale_delay"`
 	DownscaleDelay time.Duration `json:"downscale_delay"`
 	// MaxQueuedRequests bounds the requests waiting for a free replica;
-	// past it a request is answered 503. Zero means the pool's default.
+	// past it a request is answered 503. Zero means the pool's default
+	// (2 × max replicas × max concurrent queries, within [100, 10000]);
+	// negative means no queue: a request that finds no free slot is
+	// answered 503 at once.
 	MaxQueuedRequests int `json:"max_queued_requests"`
 	// RequestTimeout is how long a request may wait for a free replica
 	// before it is answered 503. Zero means the pool's default.

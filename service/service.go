@@ -143,8 +143,6 @@ func (o Options) Check() error {
 		return fmt.Errorf("target ongoing requests per replica %g is above max concurrent queries %d", o.TargetOngoingRequests, o.MaxConcurrentQueries)
 	case o.NumCPUs < 0:
 		return fmt.Errorf("num CPUs %g is negative", o.NumCPUs)
-	case o.MaxQueuedRequests < 0:
-		return fmt.Errorf("max queued requests %d is negative", o.MaxQueuedRequests)
 	case o.UpscaleDelay < 0 || o.DownscaleDelay < 0 || o.RequestTimeout < 0:
 		return fmt.Errorf("delays and timeouts must not be negative")
 	}
