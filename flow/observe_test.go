@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -155,7 +156,10 @@ func TestHealth(t *testing.T) {
 	if err := other.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	res = c.Get("/readyz")
+	deadline := time.Now().Add(10 * time.Second)
+	for res = c.Get("/readyz"); res.Status != 200 && time.Now().Before(deadline); res = c.Get("/readyz") {
+		time.Sleep(10 * time.Millisecond) // the replica becomes ready after Start returns
+	}
 	var body map[string]string
 	json.Unmarshal(res.Body, &body)
 	if res.Status != 200 || body["status"] != "ready" {

@@ -191,7 +191,7 @@ func (s *Service) poolConfig() scaling.Config {
 		UpscaleDelay:          o.UpscaleDelay,
 		DownscaleDelay:        o.DownscaleDelay,
 		NumCPUs:               o.NumCPUs,
-		Logger:                s.logger,
+		Logger:                s.poolLog,
 		Setup:                 s.setupReplica,
 		Teardown:              s.teardownReplica,
 	}

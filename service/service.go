@@ -36,8 +36,9 @@ type Service struct {
 	attached   bool
 
 	engine atomic.Pointer[gin.Engine]
-	logger *slog.Logger
-	level  *slog.LevelVar
+	logger  *slog.Logger
+	poolLog *slog.Logger // the logger without the service attribute, which the pool adds
+	level   *slog.LevelVar
 
 	lc         sync.Mutex // serializes lifecycle transitions; guards what follows
 	state      atomic.Pointer[State]
@@ -172,7 +173,8 @@ func (s *Service) Logger() *slog.Logger { return s.logger }
 // SetLogger makes the service log through l's handler, filtered at the
 // service's own level. The flow calls it when the service is attached.
 func (s *Service) SetLogger(l *slog.Logger) {
-	s.logger = slog.New(levelHandler{l.Handler(), s.level}).With("service", s.opts.Name)
+	s.poolLog = slog.New(levelHandler{l.Handler(), s.level})
+	s.logger = s.poolLog.With("service", s.opts.Name)
 }
 
 // AddEndpoint adds an endpoint to the service. It panics when the service
