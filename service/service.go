@@ -35,7 +35,7 @@ type Service struct {
 	changed    func()            // tells the flow the endpoints changed
 	attached   bool
 
-	engine atomic.Pointer[gin.Engine]
+	engine  atomic.Pointer[gin.Engine]
 	logger  *slog.Logger
 	poolLog *slog.Logger // the logger without the service attribute, which the pool adds
 	level   *slog.LevelVar
