@@ -17,7 +17,7 @@ import (
 // Config is a worker's or supervisor's configuration.
 type Config struct {
 	Host           string        // API_HOST: where others reach this API
-	Port           int           // API_PORT (default 8888)
+	Port           int           // API_PORT (default 8888; 0 picks a free port)
 	Bind           string        // API_BIND: the interface to listen on
 	Title          string        // API_TITLE: the service name
 	Description    string        // API_DESCRIPTION
@@ -29,6 +29,12 @@ type Config struct {
 	CORSOrigins    []string      // API_CORS_ALLOW_ORIGINS, split on '!' (default *)
 	CORSMethods    []string      // API_CORS_ALLOW_METHODS, split on '!' (default *)
 	CORSHeaders    []string      // API_CORS_ALLOW_HEADERS, split on '!' (default *)
+	// Token is sent to the supervisor as a bearer token
+	// (REPLICAFLOW_TOKEN, the token every role of the cluster shares).
+	Token string
+	// CORS reports whether any API_CORS_ALLOW_* variable is set, so a
+	// program can install CORS only when it was asked for.
+	CORS bool
 }
 
 // Addr is the listen address, Bind:Port.
@@ -47,14 +53,20 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		Host: get("API_HOST", ""), Bind: get("API_BIND", ""), Title: get("API_TITLE", ""),
 		Description: get("API_DESCRIPTION", ""), HealthPath: get("API_HEALTH_PATH", ""),
 		Version:     get("API_VERSION", "0.0.1"),
+		Token:       get("REPLICAFLOW_TOKEN", ""),
 		Tags:        split(get("API_TAGS", ""), ":"),
 		CORSOrigins: split(get("API_CORS_ALLOW_ORIGINS", "*"), "!"),
 		CORSMethods: split(get("API_CORS_ALLOW_METHODS", "*"), "!"),
 		CORSHeaders: split(get("API_CORS_ALLOW_HEADERS", "*"), "!"),
 	}
+	for _, k := range []string{"API_CORS_ALLOW_ORIGINS", "API_CORS_ALLOW_METHODS", "API_CORS_ALLOW_HEADERS"} {
+		if get(k, "") != "" {
+			c.CORS = true
+		}
+	}
 	port, err := strconv.Atoi(get("API_PORT", "8888"))
-	if err != nil || port < 1 || port > 65535 {
-		return Config{}, fmt.Errorf("config: API_PORT=%q is not a port number (1-65535)", get("API_PORT", ""))
+	if err != nil || port < 0 || port > 65535 {
+		return Config{}, fmt.Errorf("config: API_PORT=%q is not a port number (0-65535, 0 for any free port)", get("API_PORT", ""))
 	}
 	c.Port = port
 	secs, err := strconv.ParseFloat(get("API_HEALTH_INTERVAL", "300"), 64)

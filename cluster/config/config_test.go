@@ -31,6 +31,9 @@ func TestLoadEachVariable(t *testing.T) {
 		{nil, func(c config.Config) any { return c.CORSOrigins }, []string{"*"}},
 		{map[string]string{"API_HOST": "myhost"}, func(c config.Config) any { return c.Host }, "myhost"},
 		{map[string]string{"API_PORT": "8080"}, func(c config.Config) any { return c.Port }, 8080},
+		{map[string]string{"API_PORT": "0"}, func(c config.Config) any { return c.Port }, 0},
+		{nil, func(c config.Config) any { return c.CORS }, false},
+		{map[string]string{"API_CORS_ALLOW_HEADERS": "X-A"}, func(c config.Config) any { return c.CORS }, true},
 		{map[string]string{"API_BIND": "0.0.0.0"}, func(c config.Config) any { return c.Bind }, "0.0.0.0"},
 		{map[string]string{"API_TITLE": "Example API"}, func(c config.Config) any { return c.Title }, "Example API"},
 		{map[string]string{"API_DESCRIPTION": "short"}, func(c config.Config) any { return c.Description }, "short"},
@@ -58,6 +61,9 @@ func TestLoadEachVariable(t *testing.T) {
 }
 
 func TestLoadBadValues(t *testing.T) {
+	if _, err := config.Load(lookup(map[string]string{"API_PORT": "65536"})); err == nil || !strings.Contains(err.Error(), "API_PORT") {
+		t.Errorf("API_PORT=65536: %v", err)
+	}
 	for k, v := range map[string]string{
 		"API_PORT": "eighty", "API_HEALTH_INTERVAL": "-5", "API_REGISTER_PATH": "keeper:8100",
 		"API_KEEPER_URL": "ftp://x/y", "API_HEALTH_PATH": "health", "API_BIND": "not an ip",

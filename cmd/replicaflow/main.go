@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -69,12 +70,18 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	return errUsage
 }
 
-// serve runs h on addr until ctx is done, then drains for up to 10s.
+// serve listens on addr, serves h until ctx is done, then drains for up
+// to 10s. It logs the address it listens on (the real port when addr's is 0).
 func serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("replicaflow: listening", "addr", addr)
+	go func() { errc <- srv.Serve(ln) }()
+	// The real address, so a port of 0 can be found from the log.
+	log.Info("replicaflow: listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err
