@@ -224,3 +224,19 @@ func TestBindingErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestAnonymousRequestTypeLocations(t *testing.T) {
+	app := flow.New(flow.Logger(slogTo(nil)))
+	flow.Endpoint(app.Service(), "POST", "/a/{id}", func(ctx context.Context, in struct {
+		ID   int    `path:"id" binding:"min=1"`
+		Name string `json:"name" binding:"required"`
+	}) (int, error) {
+		return in.ID, nil
+	})
+	c := flowtest.New(t, app)
+	res := c.Post("/a/0", map[string]any{})
+	p := res.Problem()
+	if res.Status != 422 || len(p.Errors) != 2 || p.Errors[0].Location != "path.id" || p.Errors[1].Location != "body.name" {
+		t.Fatalf("%d %+v", res.Status, p.Errors)
+	}
+}

@@ -92,3 +92,5 @@ func FuzzBindForm(f *testing.F) {
 		fuzzBind[fuzzForm](t, ct, body, query)
 	})
 }
+
+func init() { gin.SetMode(gin.TestMode) }

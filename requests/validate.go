@@ -72,14 +72,14 @@ func hasLocation(fields []FieldError, loc string) bool {
 // location turns a validator namespace ("Req.items[0].name") into a location
 // ("body.items[0].name", "query.my_int").
 func (p *Plan) location(fe validator.FieldError) string {
-	_, ns, _ := strings.Cut(fe.Namespace(), ".")
+	ns := p.trimRoot(fe.Namespace())
 	if p.Whole {
 		if ns == "" {
 			return "body"
 		}
 		return "body." + ns
 	}
-	_, goNS, _ := strings.Cut(fe.StructNamespace(), ".")
+	goNS := p.trimRoot(fe.StructNamespace())
 	goFirst, _, _ := strings.Cut(goNS, ".")
 	goFirst, _, _ = strings.Cut(goFirst, "[")
 	if f := p.fieldNamed(goFirst); f != nil && f.Source != Body {
@@ -91,6 +91,24 @@ func (p *Plan) location(fe validator.FieldError) string {
 		return loc
 	}
 	return "body." + ns
+}
+
+// trimRoot removes the request type's name that starts a validator
+// namespace; an anonymous struct has none.
+func (p *Plan) trimRoot(ns string) string {
+	t := p.Type
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if name := t.Name(); name != "" {
+		if rest, ok := strings.CutPrefix(ns, name+"."); ok {
+			return rest
+		}
+		if ns == name {
+			return ""
+		}
+	}
+	return ns
 }
 
 func message(fe validator.FieldError) string {
