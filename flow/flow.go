@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/replicaflow/replicaflow/endpoint"
+	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/metrics"
 	"github.com/replicaflow/replicaflow/openapi"
 	"github.com/replicaflow/replicaflow/scaling"
@@ -30,6 +31,7 @@ type Flow struct {
 	cpus    *scaling.CPUs
 	spec    *openapi.Spec
 	metrics *metrics.Metrics
+	manager *manage.Manager
 
 	mu         sync.Mutex
 	services   []*service.Service
@@ -52,6 +54,9 @@ func New(opts ...Option) *Flow {
 		f.mountHealth()
 	}
 	f.mountObservers()
+	if m := f.cfg.management; m != nil && !m.Disabled {
+		f.Manage(*m)
+	}
 	f.rebuildLocked()
 	return f
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/openapi"
 )
 
@@ -25,6 +26,7 @@ type options struct {
 	docsPath        string
 	specPath        string
 	info            openapi.Info
+	management      *manage.Options // nil: off
 }
 
 func defaultConfig() options {
@@ -37,6 +39,7 @@ func defaultConfig() options {
 		docs:            true,
 		docsPath:        "/docs",
 		specPath:        "/openapi.json",
+		management:      &manage.Options{},
 	}
 }
 

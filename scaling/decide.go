@@ -30,11 +30,11 @@ type State struct {
 
 // Decision is the autoscaler's answer at one tick.
 type Decision struct {
-	At      time.Time
-	From    int     // the replica count before the decision
-	Desired int     // the replica count the pool should aim for
-	Average float64 // mean ongoing requests over the look-back window
-	Reason  string
+	At      time.Time `json:"at"`
+	From    int       `json:"from"`    // the replica count before the decision
+	Desired int       `json:"desired"` // the replica count the pool should aim for
+	Average float64   `json:"average"` // mean ongoing requests over the look-back window
+	Reason  string    `json:"reason"`
 }
 
 // Changed reports whether the decision changes the replica count.

@@ -72,3 +72,8 @@ func (r *Replica) SetValue(key, v any) {
 	m[key] = v
 	r.values.Store(&m)
 }
+
+// Stopping returns a channel closed when the replica leaves routing (a
+// scale-down or the pool's shutdown): calls holding its slots for a long
+// time (a WebSocket, a stream) should finish.
+func (r *Replica) Stopping() <-chan struct{} { return r.stop }

@@ -2,21 +2,22 @@ package scaling
 
 // Status is a snapshot of a pool, for status pages and metrics.
 type Status struct {
-	Name       string
-	Running    int  // replicas ready and in routing
-	Starting   int  // replicas running Setup
-	Stopping   int  // replicas out of routing, finishing in-flight requests
-	Pending    int  // replicas wanted but waiting for CPUs
-	Desired    int  // replicas the autoscaler aims for
-	Min, Max   int  // bounds
-	Autoscaler bool // whether the autoscaler is on
-	InFlight   int  // requests holding a slot
-	Queued     int  // requests waiting for a slot
-	Capacity   int  // slots of the running replicas
-	Stopped    bool // Shutdown was called
+	Name       string `json:"name"`
+	Running    int    `json:"running"`    // replicas ready and in routing
+	Starting   int    `json:"starting"`   // replicas running Setup
+	Stopping   int    `json:"stopping"`   // replicas out of routing, finishing in-flight requests
+	Pending    int    `json:"pending"`    // replicas wanted but waiting for CPUs
+	Desired    int    `json:"desired"`    // replicas the autoscaler aims for
+	Min        int    `json:"min"`        // bounds
+	Max        int    `json:"max"`        // bounds
+	Autoscaler bool   `json:"autoscaler"` // whether the autoscaler is on
+	InFlight   int    `json:"in_flight"`  // requests holding a slot
+	Queued     int    `json:"queued"`     // requests waiting for a slot
+	Capacity   int    `json:"capacity"`   // slots of the running replicas
+	Stopped    bool   `json:"stopped"`    // Shutdown was called
 
-	LastDecision Decision   // the latest decision, changed or not
-	Decisions    []Decision // the latest changes, oldest first (up to 20)
+	LastDecision Decision   `json:"last_decision"` // the latest decision, changed or not
+	Decisions    []Decision `json:"decisions"`     // the latest changes, oldest first (up to 20)
 }
 
 // Status returns a snapshot of the pool.

@@ -54,15 +54,15 @@ func (s *Service) ConfigType() reflect.Type {
 
 // IsConfigured reports whether a configuration was applied.
 func (s *Service) IsConfigured() bool {
-	s.lc.Lock()
-	defer s.lc.Unlock()
+	s.info.Lock()
+	defer s.info.Unlock()
 	return s.configured
 }
 
 // Config returns the configuration last applied, or nil.
 func (s *Service) Config() any {
-	s.lc.Lock()
-	defer s.lc.Unlock()
+	s.info.Lock()
+	defer s.info.Unlock()
 	return s.current
 }
 
@@ -83,9 +83,13 @@ func (s *Service) Configure(ctx context.Context, data []byte) error {
 		if err != nil {
 			return err
 		}
+		s.info.Lock()
 		s.current = cfg
+		s.info.Unlock()
 	}
+	s.info.Lock()
 	s.configured = true
+	s.info.Unlock()
 	if st := s.State(); st == Initialized || st == Stopped || st == Failed {
 		s.setState(Configured, nil)
 	}

@@ -125,6 +125,8 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 		}
 		return v, nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, b := range c.deps {
 		if b.d == dep(d) {
 			return b.v.(T), nil
@@ -151,6 +153,8 @@ func (d *Dependency[T]) Close() error {
 }
 
 func (c *call) closeRequestDeps() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i := len(c.deps) - 1; i >= 0; i-- {
 		if err := c.deps[i].d.closeAny(c.deps[i].v); err != nil {
 			c.svc.logger.Warn("closing a request dependency failed", "error", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -59,14 +60,16 @@ func (s *Service) State() State { return *s.state.Load() }
 
 // Err returns the error that put the service in the Error state, or nil.
 func (s *Service) Err() error {
-	s.lc.Lock()
-	defer s.lc.Unlock()
+	s.info.Lock()
+	defer s.info.Unlock()
 	return s.err
 }
 
 func (s *Service) setState(st State, err error) {
+	s.info.Lock()
 	s.state.Store(&st)
 	s.err = err
+	s.info.Unlock()
 	switch st {
 	case Failed:
 		s.logger.Error("service failed", "error", err)
@@ -154,9 +157,9 @@ type Status struct {
 
 // Status returns a snapshot of the service and its replica pool.
 func (s *Service) Status() Status {
-	s.lc.Lock()
+	s.info.Lock()
 	err, configured := s.err, s.configured
-	s.lc.Unlock()
+	s.info.Unlock()
 	st := Status{Name: s.Name(), ID: s.ID(), State: s.State(), IsConfigured: configured}
 	if err != nil {
 		st.Error = err.Error()
@@ -208,7 +211,8 @@ type call struct {
 	svc     *Service
 	pool    *scaling.Pool
 	replica *scaling.Replica
-	deps    []built // request-scoped dependencies built so far
+	mu      sync.Mutex // guards deps: a handler may Get from several goroutines
+	deps    []built    // request-scoped dependencies built so far
 }
 
 type callKey struct{}
@@ -244,4 +248,14 @@ func (s *Service) Leave(ctx context.Context) {
 	c := ctx.(*call)
 	c.closeRequestDeps()
 	c.pool.Release(c.replica)
+}
+
+// Draining returns a channel closed when the replica that ctx's call (a
+// handler's context) runs on leaves routing, by a scale-down or a stop; nil
+// for another context (endpoint.Drainer).
+func (s *Service) Draining(ctx context.Context) <-chan struct{} {
+	if c, _ := ctx.Value(callKey{}).(*call); c != nil {
+		return c.replica.Stopping()
+	}
+	return nil
 }

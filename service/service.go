@@ -40,7 +40,8 @@ type Service struct {
 	poolLog *slog.Logger // the logger without the service attribute, which the pool adds
 	level   *slog.LevelVar
 
-	lc         sync.Mutex // serializes lifecycle transitions; guards what follows
+	lc         sync.Mutex // serializes lifecycle transitions; writers of what follows hold it
+	info       sync.Mutex // guards err, configured and current for readers: never held across I/O
 	state      atomic.Pointer[State]
 	err        error
 	configured bool

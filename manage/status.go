@@ -1,0 +1,68 @@
+package manage
+
+import (
+	"github.com/replicaflow/replicaflow/scaling"
+	"github.com/replicaflow/replicaflow/service"
+)
+
+// AppStatus is the answer of GET /: the app's version and state and every
+// service's status by name.
+type AppStatus struct {
+	Version  string                   `json:"version"`
+	State    string                   `json:"state"`
+	Services map[string]ServiceStatus `json:"services"`
+}
+
+// ServiceStatus is the answer of GET /services/{name}.
+type ServiceStatus struct {
+	State        service.State `json:"state"`
+	Error        *string       `json:"error"`
+	Metadata     Metadata      `json:"metadata"`
+	IsConfigured bool          `json:"is_configured"`
+}
+
+// Metadata is what a service's status says about it besides its state: its
+// class (for a registered instance), the configuration last applied, its
+// options and its replicas.
+type Metadata struct {
+	ServiceID string          `json:"service_id"`
+	Class     string          `json:"class,omitempty"`
+	Type      string          `json:"type,omitempty"`
+	BaseRoute string          `json:"base_route"`
+	Config    any             `json:"config"`
+	Options   service.Options `json:"options"`
+	Replicas  scaling.Status  `json:"replicas"`
+}
+
+// ServiceList is the answer of GET /services.
+type ServiceList struct {
+	Services []ServiceSummary `json:"services"`
+}
+
+// ServiceSummary is one service in a ServiceList.
+type ServiceSummary struct {
+	Name         string        `json:"name"`
+	State        service.State `json:"state"`
+	IsConfigured bool          `json:"is_configured"`
+	Error        *string       `json:"error"`
+}
+
+// Registration is the body of POST /services/register.
+type Registration struct {
+	ServiceName  string `json:"service_name" binding:"required"`
+	InstanceName string `json:"instance_name"`
+}
+
+// Registered is the answer of POST /services/register.
+type Registered struct {
+	Status  string `json:"status"`
+	Service string `json:"service"`
+	Type    string `json:"type"`
+}
+
+// Result is the answer of the calls that act on one service:
+// {"status": "started", "service": "counter"}.
+type Result struct {
+	Status  string `json:"status"`
+	Service string `json:"service"`
+}
