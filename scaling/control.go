@@ -57,10 +57,11 @@ func (p *Pool) tick(now time.Time, samples *[]Sample) {
 		*samples = append((*samples)[:0], (*samples)[1:]...)
 	}
 	*samples = append(*samples, s)
-	st := State{Current: p.desired, Ready: len(p.routable), LastChange: p.change}
+	st := State{Current: p.desired, Ready: len(p.routable), LastChange: p.change, LastDown: p.lastDown}
 	d := Decide(p.cfg, st, *samples, now)
 	p.last = d
 	if d.Changed() {
+		p.lastDown = d.Desired < p.desired
 		p.desired = d.Desired
 		p.change = now
 		p.record(d)

@@ -26,6 +26,7 @@ type State struct {
 	Current    int       // the replica count the pool aims for now (its last decision)
 	Ready      int       // replicas serving now
 	LastChange time.Time // when Current last changed; zero if never
+	LastDown   bool      // the last change was a scale-down
 }
 
 // Decision is the autoscaler's answer at one tick.
@@ -48,7 +49,8 @@ func (d Decision) Changed() bool { return d.Desired != d.From }
 // MaxReplicas]. The pool scales up when every sample of the last UpscaleDelay
 // wants more than Current, to the highest count wanted in that window; it
 // scales down when every sample of the last DownscaleDelay wants fewer and
-// Current last changed at least DownscaleDelay ago, to the highest count
+// Current last changed at least DownscaleDelay ago (or last changed down:
+// consecutive steps down follow the window as it slides), to the highest count
 // wanted in that window. That is the hysteresis: one low sample blocks a
 // scale-down for a whole DownscaleDelay, and a scale-down never goes below
 // the highest demand of the window, so a steady (even noisy) load does not
@@ -120,7 +122,11 @@ func Decide(cfg Config, st State, samples []Sample, now time.Time) Decision {
 	}
 
 	// Down: every sample of the downscale window wants fewer.
-	if from := now.Add(-c.DownscaleDelay); !first.After(from) && !now.Before(st.LastChange.Add(c.DownscaleDelay)) {
+	// After a scale-up the pool holds for a whole DownscaleDelay; after a
+	// scale-down it may step down again as the window slides past the old
+	// load (still never below the window's highest demand).
+	settled := st.LastDown || !now.Before(st.LastChange.Add(c.DownscaleDelay))
+	if from := now.Add(-c.DownscaleDelay); !first.After(from) && settled {
 		best, all, seen := 0, true, false
 		for i := n - 1; i >= 0 && !samples[i].At.Before(from); i-- {
 			w := c.clamp(wanted(avg(i), target))

@@ -47,6 +47,7 @@ func simulate(cfg Config, start int, l load, dur time.Duration) []change {
 		dec := Decide(cfg, st, samples, now)
 		if dec.Changed() {
 			out = append(out, change{d, dec.From, dec.Desired, dec.Reason})
+			st.LastDown = dec.Desired < dec.From
 			st.Current, st.Ready, st.LastChange = dec.Desired, dec.Desired, now
 		}
 	}
@@ -111,6 +112,21 @@ func TestDecideSimulated(t *testing.T) {
 				}
 				if got := ch[len(ch)-1].to; got != 1 {
 					t.Errorf("ended at %d replicas, want 1", got)
+				}
+			}},
+		{"a load drop reaches its level within one delay, not one per step", scaled, 8, step(20*time.Second, 8, 2), 40 * time.Second,
+			func(t *testing.T, ch []change) {
+				c := scaled.withDefaults()
+				if len(ch) == 0 || ch[len(ch)-1].to != 2 {
+					t.Fatalf("changes %+v, want to end at 2", ch)
+				}
+				if last := ch[len(ch)-1].at; last > 20*time.Second+c.DownscaleDelay+c.LookBack+2*c.Tick {
+					t.Errorf("reached 2 at %v: the steps down waited a delay each (%+v)", last, ch)
+				}
+				for _, x := range ch {
+					if x.to > x.from || x.to < 2 {
+						t.Errorf("change %+v: not a step down to the new level", x)
+					}
 				}
 			}},
 		{"bounds held under overload", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 2, steady(100), minute,

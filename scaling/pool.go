@@ -39,6 +39,7 @@ type Pool struct {
 	ring     [decisionRing]Decision // changes, oldest overwritten
 	nRing    int
 	change   time.Time // when desired last changed
+	lastDown bool      // the last change of desired was down
 	oversub  bool      // a min replica oversubscribed the CPUs
 
 	initial   int           // replicas started by Start
