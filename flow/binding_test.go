@@ -240,3 +240,13 @@ func TestAnonymousRequestTypeLocations(t *testing.T) {
 		t.Fatalf("%d %+v", res.Status, p.Errors)
 	}
 }
+
+func TestBodyLimitWithoutContentLength(t *testing.T) {
+	c := flowtest.New(t, bindingApp())
+	req := httptest.NewRequest("POST", "/b/small", strings.NewReader(`{"a":"0123456789abcdef"}`))
+	req.ContentLength = -1 // chunked: the size is only known by reading
+	req.Header.Set("Content-Type", "application/json")
+	if res := c.Do(req); res.Status != 413 || res.Problem().Status != 413 {
+		t.Fatalf("status %d: %s", res.Status, res.Body)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,39 @@ func TestHooks(t *testing.T) {
 	}
 	if len(events) != 2 || events[0] != "start tcp" || events[1] != "shutdown while serving" {
 		t.Fatalf("events %q", events)
+	}
+}
+
+// A goroutine that keeps the handler's ctx sees it done once the request
+// ends, never another request's context.
+func TestHandlerContextOutlivesRequest(t *testing.T) {
+	kept := make(chan context.Context, 1)
+	app := flow.New(flow.Logger(slogTo(nil)))
+	flow.Endpoint(app.Service(), "GET", "/", func(ctx context.Context, _ none) (string, error) {
+		kept <- ctx
+		return "ok", nil
+	})
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	ctx := <-kept
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler's ctx was not done after the request ended")
+	}
+	// Later requests must not revive it.
+	for range 5 {
+		if res, err := http.Get(srv.URL); err == nil {
+			res.Body.Close()
+		}
+		<-kept
+		if ctx.Err() == nil {
+			t.Fatal("a finished request's ctx came back to life")
+		}
 	}
 }

@@ -38,7 +38,11 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 		if req.ContentLength > limit {
 			return tooLarge(limit)
 		}
-		req.Body = http.MaxBytesReader(c.Writer, req.Body, limit)
+		if req.ContentLength < 0 {
+			// A body of unknown length (chunked) is cut at the limit; one
+			// with a Content-Length within it cannot grow past it.
+			req.Body = http.MaxBytesReader(c.Writer, req.Body, limit)
+		}
 	}
 	if p.HasBody {
 		if err := p.decodeBody(req, dst); err != nil {

@@ -204,25 +204,31 @@ func (s *Service) poolConfig() scaling.Config {
 	return cfg
 }
 
-// call is the context a handler gets: the request's gin context, plus the
-// replica it runs on and its request-scoped dependencies.
+// call is the context a handler gets. Its deadline, cancellation and error
+// are the request's own (net/http's: cancelled when the client goes away or
+// the handler returns), so a goroutine that outlives the handler sees a
+// context that is done rather than another request's. Values come from the
+// gin context (which gin reuses: read them only while the handler runs),
+// plus the replica the call runs on and its request-scoped dependencies.
 type call struct {
-	*gin.Context
-	svc     *Service
-	pool    *scaling.Pool
-	replica *scaling.Replica
-	mu      sync.Mutex // guards deps: a handler may Get from several goroutines
-	deps    []built    // request-scoped dependencies built so far
+	context.Context // the request's context
+	gin             *gin.Context
+	svc             *Service
+	pool            *scaling.Pool
+	replica         *scaling.Replica
+	mu              sync.Mutex // guards deps: a handler may Get from several goroutines
+	deps            []built    // request-scoped dependencies built so far
 }
 
 type callKey struct{}
 
-// Value returns the call itself for callKey, else what the gin context has.
+// Value returns the call itself for callKey, the gin context for
+// gin.ContextKey and gin's keys, else the request context's values.
 func (c *call) Value(key any) any {
 	if key == (callKey{}) {
 		return c
 	}
-	return c.Context.Value(key)
+	return c.gin.Value(key)
 }
 
 // Enter admits a call onto one of the service's replicas (endpoint.Host):
@@ -239,7 +245,7 @@ func (s *Service) Enter(c *gin.Context) (context.Context, error) {
 		}
 		return nil, err
 	}
-	return &call{Context: c, svc: s, pool: pool, replica: r}, nil
+	return &call{Context: c.Request.Context(), gin: c, svc: s, pool: pool, replica: r}, nil
 }
 
 // Leave ends a call admitted by Enter (endpoint.Host): it closes the call's

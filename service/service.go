@@ -248,7 +248,9 @@ func (s *Service) rebuildLocked() {
 	e.HandleMethodNotAllowed = true
 	e.RemoveExtraSlash = true
 	e.Use(s.outer...)
-	e.Use(s.accessLog)
+	if s.opts.LogLevel <= slog.LevelDebug {
+		e.Use(s.accessLog)
+	}
 	e.Use(s.middleware...)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
