@@ -380,13 +380,7 @@ func (r *Redis) Services(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := []string{}
-	for _, inst := range list {
-		if len(names) == 0 || names[len(names)-1] != inst.Service {
-			names = append(names, inst.Service)
-		}
-	}
-	return names, nil
+	return serviceNames(list), nil
 }
 
 // URLMap returns the base URL of one routable instance per service.

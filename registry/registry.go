@@ -113,3 +113,14 @@ func urlMap(list []Instance) map[string]string {
 	}
 	return m
 }
+
+// serviceNames returns the distinct service names of a sorted instance list.
+func serviceNames(list []Instance) []string {
+	names := []string{}
+	for _, inst := range list {
+		if len(names) == 0 || names[len(names)-1] != inst.Service {
+			names = append(names, inst.Service)
+		}
+	}
+	return names
+}
