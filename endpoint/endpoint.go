@@ -51,6 +51,7 @@ type Endpoint struct {
 	BodyLimit int64
 
 	serve func(c *gin.Context, h Host)
+	ws    *wsConfig // a WebSocket endpoint's settings, nil for HTTP
 }
 
 // Option configures an endpoint.

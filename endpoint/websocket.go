@@ -66,17 +66,12 @@ type wsConfig struct {
 	subprotocols []string
 }
 
-// configuring holds the settings of WebSocket endpoints being built, so that
-// the WebSocket options (which are endpoint Options) can reach them.
-var configuring sync.Map // *Endpoint → *wsConfig
-
 func wsOption(name string, set func(*wsConfig)) Option {
 	return func(e *Endpoint) {
-		c, ok := configuring.Load(e)
-		if !ok {
+		if e.ws == nil {
 			panic(fmt.Sprintf("replicaflow: endpoint %s: %s applies to WebSocket endpoints only", e, name))
 		}
-		set(c.(*wsConfig))
+		set(e.ws)
 	}
 }
 
@@ -173,13 +168,11 @@ func NewWebSocket[Req any](route string, h WebSocketHandler[Req], opts ...Option
 			panic(fmt.Sprintf("replicaflow: WebSocket endpoint %s: field %s binds path parameter %q, which the route does not have", route, f.Name, f.Key))
 		}
 	}
-	cfg := &wsConfig{readLimit: DefaultReadLimit, ping: DefaultPingInterval, grace: DefaultCloseGrace}
-	configuring.Store(e, cfg)
-	defer configuring.Delete(e)
+	e.ws = &wsConfig{readLimit: DefaultReadLimit, ping: DefaultPingInterval, grace: DefaultCloseGrace}
 	for _, o := range opts {
 		o(e)
 	}
-	e.serve = wsAdapter(e, h, *cfg)
+	e.serve = wsAdapter(e, h, *e.ws)
 	return e
 }
 
