@@ -32,6 +32,8 @@ type Flow struct {
 	spec    *openapi.Spec
 	metrics *metrics.Metrics
 	manager *manage.Manager
+	natsMu  sync.Mutex // serializes connecting and closing
+	nats    atomic.Pointer[natsNode]
 
 	mu         sync.Mutex
 	services   []*service.Service
@@ -57,6 +59,7 @@ func New(opts ...Option) *Flow {
 	if m := f.cfg.management; m != nil && !m.Disabled {
 		f.Manage(*m)
 	}
+	f.mountRemotes()
 	f.rebuildLocked()
 	return f
 }

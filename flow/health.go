@@ -1,11 +1,8 @@
 package flow
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
-
-	"github.com/replicaflow/replicaflow/responses"
 )
 
 func (f *Flow) mountHealth() {
@@ -30,19 +27,15 @@ func (f *Flow) serveReady(w http.ResponseWriter, r *http.Request) {
 			reasons = append(reasons, s.Name()+": "+err.Error())
 		}
 	}
-	writeReady(w, reasons)
+	writeReady(w, r, reasons)
 }
 
-func writeReady(w http.ResponseWriter, reasons []string) {
+func writeReady(w http.ResponseWriter, r *http.Request, reasons []string) {
 	w.Header().Set("Cache-Control", "no-store")
 	if len(reasons) == 0 {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ready"}` + "\n"))
 		return
 	}
-	w.Header().Set("Content-Type", responses.ProblemContentType)
-	w.WriteHeader(http.StatusServiceUnavailable)
-	p := responses.New(http.StatusServiceUnavailable, "not ready: "+strings.Join(reasons, "; "), nil)
-	p.Instance = "/readyz"
-	json.NewEncoder(w).Encode(p)
+	writeProblem(w, r, http.StatusServiceUnavailable, "not ready: "+strings.Join(reasons, "; "), "")
 }

@@ -47,6 +47,14 @@ func (f *Flow) newManager(o manage.Options) *manage.Manager {
 	if o.State == nil {
 		o.State = f.state
 	}
+	if o.Remote == nil && f.cfg.nats != nil {
+		o.Remote = func(ctx context.Context) (any, error) {
+			if f.nats.Load() == nil {
+				return []any{}, nil // not connected yet
+			}
+			return f.RemoteInstances(ctx)
+		}
+	}
 	return manage.New(manageHost{f}, o)
 }
 

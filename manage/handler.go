@@ -58,8 +58,30 @@ func (m *Manager) fail(c *gin.Context, err error) {
 	responses.WriteProblem(c, p, h)
 }
 
-func (m *Manager) getApp(c *gin.Context)      { c.JSON(http.StatusOK, m.App()) }
-func (m *Manager) getServices(c *gin.Context) { c.JSON(http.StatusOK, m.List()) }
+func (m *Manager) getApp(c *gin.Context) {
+	app := m.App()
+	app.Remote = m.remote(c)
+	c.JSON(http.StatusOK, app)
+}
+
+func (m *Manager) getServices(c *gin.Context) {
+	list := m.List()
+	list.Remote = m.remote(c)
+	c.JSON(http.StatusOK, list)
+}
+
+// remote lists the remote instances, or an error object: a listing that
+// fails must not hide the local services.
+func (m *Manager) remote(ctx context.Context) any {
+	if m.opts.Remote == nil {
+		return nil
+	}
+	list, err := m.opts.Remote(ctx)
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	return list
+}
 
 func (m *Manager) getService(c *gin.Context) {
 	st, err := m.Status(c.Param("name"))

@@ -53,6 +53,11 @@ type Options struct {
 	Classes *Classes
 	// Version is reported by GET /. The flow sets its OpenAPI version.
 	Version string
+	// Remote, when set, lists the service instances that run in other
+	// processes (distributed mode: their nodes, replicas and slots); GET /
+	// and GET /services report it under "remote". The flow sets it when it
+	// is on NATS.
+	Remote func(ctx context.Context) (any, error)
 	// State reports the app's state for GET /. Default "running".
 	State func() string
 	// Timeout bounds a start or stop (a stop waits for the requests in

@@ -11,6 +11,8 @@ type AppStatus struct {
 	Version  string                   `json:"version"`
 	State    string                   `json:"state"`
 	Services map[string]ServiceStatus `json:"services"`
+	// Remote lists instances in other processes (see Options.Remote).
+	Remote any `json:"remote,omitempty"`
 }
 
 // ServiceStatus is the answer of GET /services/{name}.
@@ -37,6 +39,8 @@ type Metadata struct {
 // ServiceList is the answer of GET /services.
 type ServiceList struct {
 	Services []ServiceSummary `json:"services"`
+	// Remote lists instances in other processes (see Options.Remote).
+	Remote any `json:"remote,omitempty"`
 }
 
 // ServiceSummary is one service in a ServiceList.

@@ -246,7 +246,6 @@ func (s *Service) rebuildLocked() {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
-	e.RemoveExtraSlash = true
 	e.Use(s.outer...)
 	if s.opts.LogLevel <= slog.LevelDebug {
 		e.Use(s.accessLog)

@@ -55,6 +55,8 @@ type Options struct {
 	Transport http.RoundTripper
 	// Logger receives upstream failures; default slog.Default().
 	Logger *slog.Logger
+	// Remote, when set, serves the services with no upstream through NATS.
+	Remote Remote
 }
 
 // DefaultStorePath is the file the entries are kept in by default.

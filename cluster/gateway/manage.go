@@ -169,11 +169,15 @@ type Row struct {
 	Error string `json:"error,omitempty"`
 	// InFlight is the number of requests being served.
 	InFlight int `json:"in_flight"`
+	// Replicas is a NATS instance's running replicas.
+	Replicas int `json:"replicas,omitempty"`
 }
 
-// Rows lists every upstream: the entries, then the registry's instances.
+// Rows lists every upstream: the entries, the registry's instances, then
+// the remote (NATS) instances.
 func (g *Gateway) Rows(ctx context.Context) []Row {
 	rows := []Row{}
+	remote := g.remoteRows(ctx)
 	var insts = g.registryAll(ctx)
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -192,7 +196,7 @@ func (g *Gateway) Rows(ctx context.Context) []Row {
 		rows = append(rows, Row{NameService: inst.Service, Port: inst.Port, URL: u.base.String(),
 			Source: "registry", Status: st, Error: errText, InFlight: u.inFlight})
 	}
-	return rows
+	return append(rows, remote...)
 }
 
 func (g *Gateway) handleList(w http.ResponseWriter, r *http.Request) {

@@ -75,6 +75,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cands, known := g.candidates(r.Context(), name)
+	if !known && g.opts.Remote != nil {
+		g.serveRemote(w, r, name)
+		return
+	}
 	if !known {
 		httpx.Problem(w, http.StatusNotFound, "no service named "+name)
 		return

@@ -38,6 +38,8 @@ type gatewayConfig struct {
 	DisableManagement bool
 	Timeout           time.Duration
 	CheckInterval     time.Duration
+	NATSURL           string
+	NATSFlow          string
 }
 
 // env reads the environment defaults of the flags.
@@ -147,6 +149,8 @@ func parseGateway(args []string, lookup func(string) (string, bool), stderr io.W
 	fs.BoolVar(&c.DisableManagement, "no-management", e.boolean("REPLICAFLOW_GATEWAY_NO_MANAGEMENT"), "turn the service management API off (REPLICAFLOW_GATEWAY_NO_MANAGEMENT)")
 	fs.DurationVar(&c.Timeout, "timeout", e.dur("REPLICAFLOW_GATEWAY_TIMEOUT", 30*time.Second), "upstream answer timeout, then 504 (REPLICAFLOW_GATEWAY_TIMEOUT)")
 	fs.DurationVar(&c.CheckInterval, "check-interval", e.dur("REPLICAFLOW_HEALTH_INTERVAL", 10*time.Second), "health-check interval of the upstreams (REPLICAFLOW_HEALTH_INTERVAL)")
+	fs.StringVar(&c.NATSURL, "nats", e.str("NATS_URL", ""), "route services with no upstream through NATS to distributed-mode workers (NATS_URL)")
+	fs.StringVar(&c.NATSFlow, "nats-flow", e.str("REPLICAFLOW_NATS_FLOW", ""), "the workers' flow name on NATS (REPLICAFLOW_NATS_FLOW; default the workers' default)")
 	if err := errors.Join(e.errs...); err != nil {
 		return c, err
 	}

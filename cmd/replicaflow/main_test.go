@@ -63,6 +63,10 @@ func TestParseGateway(t *testing.T) {
 	if _, err := parseGateway([]string{"-redis-store-key", "k"}, lookup(nil), &bytes.Buffer{}); err == nil {
 		t.Fatal("store key without redis accepted")
 	}
+	c, err = parseGateway([]string{"-nats-flow", "shop"}, lookup(map[string]string{"NATS_URL": "nats://127.0.0.1:4222"}), &bytes.Buffer{})
+	if err != nil || c.NATSURL != "nats://127.0.0.1:4222" || c.NATSFlow != "shop" {
+		t.Fatalf("NATS settings: %+v %v", c, err)
+	}
 }
 
 func TestRunUsageAndShutdown(t *testing.T) {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
+	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
+
 	"github.com/replicaflow/replicaflow/cluster/gateway"
 	"github.com/replicaflow/replicaflow/cluster/supervisor"
+	"github.com/replicaflow/replicaflow/distributed"
 	"github.com/replicaflow/replicaflow/registry"
 )
 
@@ -67,10 +71,23 @@ func runGateway(ctx context.Context, c gatewayConfig) error {
 			return err
 		}
 	}
-	g, err := gateway.New(ctx, gateway.Options{
+	opts := gateway.Options{
 		Registry: reg, Store: store, Token: c.Token, DisableManagement: c.DisableManagement,
 		Timeout: c.Timeout, CheckInterval: c.CheckInterval,
-	})
+	}
+	if c.NATSURL != "" {
+		nc, err := nats.Connect(c.NATSURL, nats.Name("replicaflow gateway"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("connect to NATS: %w", err)
+		}
+		defer nc.Close() // after the server below has finished its requests
+		ingress, err := distributed.NewIngress(nc, distributed.IngressOptions{Flow: c.NATSFlow, Logger: slog.Default()})
+		if err != nil {
+			return err
+		}
+		opts.Remote = ingress
+	}
+	g, err := gateway.New(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,133 @@
+package distributed
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// serve rebuilds the HTTP request a message carries, serves it with the
+// service's own handler and publishes the answer.
+func (e *export) serve(m *nats.Msg) {
+	w := e.w
+	limit := int(w.nc.MaxPayload())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if ms, err := strconv.ParseInt(m.Header.Get(DeadlineHeader), 10, 64); err == nil && ms > 0 {
+		deadline := time.UnixMilli(ms)
+		if time.Until(deadline) <= 0 {
+			w.answer(m.Reply, http.StatusGatewayTimeout, "the request expired before a replica took it")
+			return
+		}
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithDeadline(ctx, deadline)
+		defer c2()
+	}
+	req, err := buildRequest(ctx, e.svc.BaseRoute(), m)
+	if err != nil {
+		w.answer(m.Reply, http.StatusBadRequest, err.Error())
+		return
+	}
+	rec := newRecorder(limit, cancel)
+	if p := run(e, rec, req); p != nil {
+		w.answer(m.Reply, http.StatusInternalServerError, "the request failed")
+		w.opts.Logger.Error("distributed: handler panicked", "service", e.svc.Name(), "panic", fmt.Sprint(p))
+		return
+	}
+	switch {
+	case rec.streaming:
+		w.answer(m.Reply, http.StatusNotImplemented,
+			"this endpoint streams its answer; streaming endpoints are served locally only, not in distributed mode")
+		return
+	case rec.overflow:
+		w.answer(m.Reply, http.StatusBadGateway, fmt.Sprintf(
+			"the answer is larger than the NATS payload limit of %d bytes; distributed mode cannot carry it", limit))
+		return
+	}
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h := nats.Header{}
+	rec.header.Del("Content-Length")
+	putHeaders(h, rec.header)
+	h[StatusHeader] = []string{strconv.Itoa(status)}
+	if headerSize(h)+rec.body.Len() > limit {
+		w.answer(m.Reply, http.StatusBadGateway, fmt.Sprintf(
+			"the answer is larger than the NATS payload limit of %d bytes; distributed mode cannot carry it", limit))
+		return
+	}
+	w.reply(m.Reply, h, rec.body.Bytes())
+}
+
+// run serves req with the service's handler, returning a panic that
+// escaped it.
+func run(e *export, rec *recorder, req *http.Request) (p any) {
+	defer func() { p = recover() }()
+	e.svc.ServeHTTP(rec, req)
+	return nil
+}
+
+// answer publishes problem details.
+func (w *Worker) answer(reply string, code int, detail string) {
+	status, hh, body := problem(code, detail, 0)
+	h := nats.Header{}
+	putHeaders(h, hh)
+	h[StatusHeader] = []string{strconv.Itoa(status)}
+	w.reply(reply, h, body)
+}
+
+// buildRequest turns a message into the HTTP request it carries; the path
+// is joined to the service's base route.
+func buildRequest(ctx context.Context, base string, m *nats.Msg) (*http.Request, error) {
+	method := m.Header.Get(MethodHeader)
+	if method == "" {
+		return nil, fmt.Errorf("the message has no %s header", MethodHeader)
+	}
+	rel := m.Header.Get(PathHeader)
+	if rel != "" && !strings.HasPrefix(rel, "/") {
+		return nil, fmt.Errorf("%s %q must start with /", PathHeader, rel)
+	}
+	p := base + rel
+	switch {
+	case base == "/" && rel == "":
+		p = "/"
+	case base == "/":
+		p = rel
+	}
+	uri := p
+	if q := m.Header.Get(QueryHeader); q != "" {
+		uri += "?" + q
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return nil, fmt.Errorf("malformed path or query: %v", err)
+	}
+	h := http.Header{}
+	takeHeaders(h, m.Header)
+	var body io.ReadCloser = http.NoBody
+	if len(m.Data) > 0 {
+		body = nopCloser{bytes.NewReader(m.Data)}
+	}
+	r := &http.Request{
+		Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: body, ContentLength: int64(len(m.Data)),
+		Host: m.Header.Get(HostHeader), RemoteAddr: m.Header.Get(RemoteAddrHeader), RequestURI: uri,
+	}
+	if len(m.Data) == 0 {
+		r.ContentLength = 0
+	}
+	return r.WithContext(ctx), nil
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
