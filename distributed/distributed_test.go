@@ -195,7 +195,7 @@ func TestTimeout(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond) // no third attempt may come
 		if got := c.calls.Load(); got != tt.calls {
-			t.Errorf("%s ran %d times, want %d", tt.method, got, tt.calls)
+			t.Errorf("%s ran %d times, want %d (answer %s)", tt.method, got, tt.calls, res.body)
 		}
 	}
 }

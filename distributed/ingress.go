@@ -157,6 +157,9 @@ func (in *Ingress) send(w http.ResponseWriter, r *http.Request, name string, msg
 		msg.Header[DeadlineHeader] = []string{strconv.FormatInt(deadline.UnixMilli(), 10)}
 		resp, err := in.nc.RequestMsgWithContext(ctx, msg)
 		cancel()
+		if err == nil && resp.Header.Get(StatusHeader) == Expired {
+			err = context.DeadlineExceeded // the worker saw the deadline first
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, nats.ErrNoResponders):

@@ -32,6 +32,10 @@ const (
 	// handler did not run and the request may be sent again, whatever its
 	// method.
 	Busy = "busy"
+	// Expired is the StatusHeader of an answer to a request whose deadline
+	// passed on the worker: the ingress has timed out (or is about to), and
+	// treats it as a timeout, whichever of the two it sees first.
+	Expired = "expired"
 )
 
 // DefaultPrefix is the first token of every subject unless one is set.

@@ -3,6 +3,7 @@ package distributed
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,7 @@ func (e *export) serve(m *nats.Msg) {
 	if ms, err := strconv.ParseInt(m.Header.Get(DeadlineHeader), 10, 64); err == nil && ms > 0 {
 		deadline := time.UnixMilli(ms)
 		if time.Until(deadline) <= 0 {
-			w.answer(m.Reply, http.StatusGatewayTimeout, "the request expired before a replica took it")
+			w.expired(m.Reply)
 			return
 		}
 		var c2 context.CancelFunc
@@ -40,6 +41,10 @@ func (e *export) serve(m *nats.Msg) {
 	if p := run(e, rec, req); p != nil {
 		w.answer(m.Reply, http.StatusInternalServerError, "the request failed")
 		w.opts.Logger.Error("distributed: handler panicked", "service", e.svc.Name(), "panic", fmt.Sprint(p))
+		return
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		w.expired(m.Reply) // the ingress's attempt is over: it decides (504, or once more)
 		return
 	}
 	switch {
@@ -74,6 +79,11 @@ func run(e *export, rec *recorder, req *http.Request) (p any) {
 	defer func() { p = recover() }()
 	e.svc.ServeHTTP(rec, req)
 	return nil
+}
+
+// expired tells the ingress that the request's deadline passed here.
+func (w *Worker) expired(reply string) {
+	w.reply(reply, nats.Header{StatusHeader: []string{Expired}}, nil)
 }
 
 // answer publishes problem details.
