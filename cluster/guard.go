@@ -12,7 +12,9 @@ import (
 // Protect guards h, a handler that changes the running system. With a
 // token, a request needs "Authorization: Bearer <token>" (compared in
 // constant time) or gets 401. Without one, only loopback peers are served
-// and the rest get 403.
+// and the rest get 403; a request that a proxy forwarded (it carries
+// Forwarded, X-Forwarded-For or X-Real-IP) is not a loopback client even when
+// the proxy, such as the gateway, runs on this machine.
 func Protect(token string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !Allowed(token, w, r) {
@@ -26,7 +28,7 @@ func Protect(token string, h http.Handler) http.Handler {
 // already written the problem response.
 func Allowed(token string, w http.ResponseWriter, r *http.Request) bool {
 	if token == "" {
-		if isLoopback(r.RemoteAddr) {
+		if isLoopback(r.RemoteAddr) && !forwarded(r.Header) {
 			return true
 		}
 		httpx.Problem(w, http.StatusForbidden, "only loopback clients may call this when no token is set")
@@ -41,6 +43,11 @@ func Allowed(token string, w http.ResponseWriter, r *http.Request) bool {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="replicaflow"`)
 	httpx.Problem(w, http.StatusUnauthorized, "a valid bearer token is required")
 	return false
+}
+
+// forwarded reports whether a proxy says the request came from elsewhere.
+func forwarded(h http.Header) bool {
+	return h.Get("Forwarded") != "" || h.Get("X-Forwarded-For") != "" || h.Get("X-Real-Ip") != ""
 }
 
 func isLoopback(remoteAddr string) bool {

@@ -13,14 +13,20 @@ func TestProtect(t *testing.T) {
 	tests := []struct {
 		name, token, remote, auth string
 		want                      int
+		header                    map[string]string
 	}{
-		{"no token, loopback v4", "", "127.0.0.1:5000", "", 204},
-		{"no token, loopback v6", "", "[::1]:5000", "", 204},
-		{"no token, remote", "", "203.0.113.9:5000", "", 403},
-		{"token, missing", "s3cret", "127.0.0.1:5000", "", 401},
-		{"token, wrong", "s3cret", "203.0.113.9:5000", "Bearer nope", 401},
-		{"token, right, remote", "s3cret", "203.0.113.9:5000", "Bearer s3cret", 204},
-		{"token, right, lower-case scheme", "s3cret", "203.0.113.9:5000", "bearer s3cret", 204},
+		{"no token, loopback v4", "", "127.0.0.1:5000", "", 204, nil},
+		// A proxy on this machine (the gateway) must not make its clients loopback.
+		{"no token, loopback proxy", "", "127.0.0.1:5000", "", 403, map[string]string{"X-Forwarded-For": "203.0.113.9"}},
+		{"no token, loopback proxy, Forwarded", "", "127.0.0.1:5000", "", 403, map[string]string{"Forwarded": "for=203.0.113.9"}},
+		{"no token, loopback proxy, X-Real-IP", "", "127.0.0.1:5000", "", 403, map[string]string{"X-Real-IP": "203.0.113.9"}},
+		{"token, right, via proxy", "s3cret", "127.0.0.1:5000", "Bearer s3cret", 204, map[string]string{"X-Forwarded-For": "203.0.113.9"}},
+		{"no token, loopback v6", "", "[::1]:5000", "", 204, nil},
+		{"no token, remote", "", "203.0.113.9:5000", "", 403, nil},
+		{"token, missing", "s3cret", "127.0.0.1:5000", "", 401, nil},
+		{"token, wrong", "s3cret", "203.0.113.9:5000", "Bearer nope", 401, nil},
+		{"token, right, remote", "s3cret", "203.0.113.9:5000", "Bearer s3cret", 204, nil},
+		{"token, right, lower-case scheme", "s3cret", "203.0.113.9:5000", "bearer s3cret", 204, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -28,6 +34,9 @@ func TestProtect(t *testing.T) {
 			r.RemoteAddr = tt.remote
 			if tt.auth != "" {
 				r.Header.Set("Authorization", tt.auth)
+			}
+			for k, v := range tt.header {
+				r.Header.Set(k, v)
 			}
 			w := httptest.NewRecorder()
 			cluster.Protect(tt.token, ok).ServeHTTP(w, r)

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -31,17 +32,9 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 	plan, status, limit := e.Plan, e.Status, e.BodyLimit
 	noBody := status == http.StatusNoContent || status == http.StatusNotModified
 	return func(c *gin.Context, host Host) {
-		var in Req
-		if err := plan.Bind(c, &in, limit); err != nil {
-			Fail(c, host.Logger(), err)
-			return
-		}
-		ctx, err := host.Enter(c)
-		if err != nil {
-			Fail(c, host.Logger(), err)
-			return
-		}
-		defer host.Leave(ctx)
+		// Deferred first so it runs last: a panic in binding (a type's
+		// UnmarshalJSON or UnmarshalText), in the handler or in rendering is
+		// a 500, after Leave has freed the slot.
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -55,6 +48,17 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 				c.Abort()
 			}
 		}()
+		var in Req
+		if err := plan.Bind(c, &in, limit); err != nil {
+			Fail(c, host.Logger(), err)
+			return
+		}
+		ctx, err := host.Enter(c)
+		if err != nil {
+			Fail(c, host.Logger(), err)
+			return
+		}
+		defer host.Leave(ctx)
 		out, err := h(ctx, in)
 		if err != nil {
 			Fail(c, host.Logger(), err)
@@ -65,12 +69,18 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 			c.Writer.WriteHeaderNow()
 			return
 		}
+		errs := len(c.Errors)
 		v := any(out)
 		if r, ok := v.(responses.Response); ok {
 			r.Render(c, status)
-			return
+		} else {
+			c.JSON(status, v)
 		}
-		c.JSON(status, v)
+		// gin records a render error (a value JSON cannot encode, like NaN)
+		// without writing: answer 500 rather than an empty success.
+		if len(c.Errors) > errs && !c.Writer.Written() {
+			Fail(c, host.Logger(), fmt.Errorf("render %s: %w", e, c.Errors.Last().Err))
+		}
 	}
 }
 

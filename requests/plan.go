@@ -215,8 +215,8 @@ func hasRule(binding, rule string) bool {
 	return false
 }
 
-// FieldByIndex returns the plan's field whose Go index path starts the
-// validator namespace segment name, for error locations.
+// fieldNamed returns the plan's field with the Go name that starts a
+// validator namespace, for error locations; nil when there is none.
 func (p *Plan) fieldNamed(name string) *Field {
 	for i := range p.Fields {
 		if p.Fields[i].Name == name {

@@ -38,7 +38,16 @@ func Validator() *validator.Validate {
 // check validates v (a pointer to the request value) and adds a FieldError
 // for every failing field that did not already fail to parse.
 func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
-	err := Validator().Struct(v)
+	// The validator looks through one pointer only: a request type that is
+	// itself a pointer (*T, bound whole) arrives here as **T.
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && rv.Elem().Kind() == reflect.Pointer {
+		if rv.Elem().IsNil() {
+			return fields, nil // a JSON null: no value to validate
+		}
+		rv = rv.Elem()
+	}
+	err := Validator().Struct(rv.Interface())
 	if err == nil {
 		return fields, nil
 	}

@@ -85,17 +85,25 @@ func (d *Dependency[T]) closeAny(v any) error {
 }
 
 func (d *Dependency[T]) ensureGlobal(ctx context.Context) error {
+	_, err := d.global(ctx)
+	return err
+}
+
+// global returns the global instance, building it if needed. The value is
+// read under the lock: Close and a later rebuild may replace it.
+func (d *Dependency[T]) global(ctx context.Context) (T, error) {
 	d.once.Lock()
 	defer d.once.Unlock()
 	if d.ok {
-		return nil
+		return d.value, nil
 	}
 	v, err := d.build(ctx)
 	if err != nil {
-		return err
+		var zero T
+		return zero, err
 	}
 	d.value, d.ok, d.closed = v, true, false
-	return nil
+	return v, nil
 }
 
 // ErrNoDependency is returned by Get when ctx is not a handler's context of
@@ -104,15 +112,13 @@ var ErrNoDependency = errors.New("replicaflow: dependency not available in this 
 
 // Get returns the dependency's instance for the replica or request that ctx
 // belongs to (a handler's ctx). A request-scoped dependency is built on first
-// use and its build error returned.
+// use and its build error returned; once the request has ended (a goroutine
+// that outlived its handler), Get returns ErrNoDependency for it.
 func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 	var zero T
 	switch d.scope {
 	case GlobalScope:
-		if err := d.ensureGlobal(ctx); err != nil {
-			return zero, err
-		}
-		return d.value, nil
+		return d.global(ctx)
 	}
 	c, _ := ctx.Value(callKey{}).(*call)
 	if c == nil {
@@ -127,6 +133,11 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.left {
+		// The request has ended (a goroutine outlived the handler): an
+		// instance built now would never be closed.
+		return zero, ErrNoDependency
+	}
 	for _, b := range c.deps {
 		if b.d == dep(d) {
 			return b.v.(T), nil
@@ -155,12 +166,24 @@ func (d *Dependency[T]) Close() error {
 func (c *call) closeRequestDeps() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.left = true
 	for i := len(c.deps) - 1; i >= 0; i-- {
-		if err := c.deps[i].d.closeAny(c.deps[i].v); err != nil {
+		if err := closeSafely(c.deps[i]); err != nil {
 			c.svc.logger.Warn("closing a request dependency failed", "error", err)
 		}
 	}
 	c.deps = nil
+}
+
+// closeSafely closes one instance, turning a panic of its close function
+// into an error so the others are still closed.
+func closeSafely(b built) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("close panicked: %v", p)
+		}
+	}()
+	return b.d.closeAny(b.v)
 }
 
 func (s *Service) buildGlobals(ctx context.Context) error {
@@ -177,6 +200,12 @@ func (s *Service) buildGlobals(ctx context.Context) error {
 // setupReplica builds the replica-scoped dependencies of a new replica.
 func (s *Service) setupReplica(ctx context.Context, r *scaling.Replica) error {
 	var done []built
+	defer func() {
+		if p := recover(); p != nil {
+			closeAll(s, done) // the pool retries Setup: do not leak what was built
+			panic(p)
+		}
+	}()
 	for _, d := range s.deps {
 		if d.scopeOf() != ReplicaScope {
 			continue
@@ -207,7 +236,7 @@ func (s *Service) teardownReplica(r *scaling.Replica) {
 
 func closeAll(s *Service, done []built) {
 	for i := len(done) - 1; i >= 0; i-- {
-		if err := done[i].d.closeAny(done[i].v); err != nil {
+		if err := closeSafely(done[i]); err != nil {
 			s.logger.Warn("closing a replica dependency failed", "error", err)
 		}
 	}

@@ -39,6 +39,7 @@ type TransitionError struct {
 	Reason  string
 }
 
+// Error says which call the service refused and why.
 func (e *TransitionError) Error() string {
 	if e.Reason != "" {
 		return fmt.Sprintf("service %q cannot %s: %s", e.Service, e.Action, e.Reason)
@@ -218,6 +219,7 @@ type call struct {
 	replica         *scaling.Replica
 	mu              sync.Mutex // guards deps: a handler may Get from several goroutines
 	deps            []built    // request-scoped dependencies built so far
+	left            bool       // Leave has closed deps: no more may be built
 }
 
 type callKey struct{}
@@ -252,8 +254,8 @@ func (s *Service) Enter(c *gin.Context) (context.Context, error) {
 // request-scoped dependencies and frees its replica slot.
 func (s *Service) Leave(ctx context.Context) {
 	c := ctx.(*call)
+	defer c.pool.Release(c.replica) // even if a close panics: the slot must come back
 	c.closeRequestDeps()
-	c.pool.Release(c.replica)
 }
 
 // Draining returns a channel closed when the replica that ctx's call (a
