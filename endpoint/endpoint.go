@@ -120,6 +120,9 @@ func New[Req, Resp any](method, route string, h Handler[Req, Resp], opts ...Opti
 		panic(fmt.Sprintf("replicaflow: endpoint %s %s: %v", method, route, err))
 	}
 	e.Plan = plan
+	if err := checkRules(e.Request); err != nil {
+		panic(fmt.Sprintf("replicaflow: endpoint %s %s: %v", method, route, err))
+	}
 	params := RouteParams(route)
 	for _, f := range plan.Fields {
 		if f.Source == requests.Path && !slices.Contains(params, f.Key) {
@@ -158,3 +161,22 @@ var responseType = reflect.TypeFor[responses.Response]()
 // Renders reports whether the endpoint's response type renders itself (a
 // responses.Response) rather than as JSON.
 func (e *Endpoint) Renders() bool { return e.Response.Implements(responseType) }
+
+// checkRules validates a zero value of a struct request type once, so that a
+// malformed `binding` tag (an unknown rule) is found at registration rather
+// than on the first request: the validator panics on those.
+func checkRules(t reflect.Type) (err error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("bad binding tag on %s: %v", t, p)
+		}
+	}()
+	_ = requests.Validator().Struct(reflect.New(t).Interface()) // failing rules are expected; panics are not
+	return nil
+}

@@ -3,9 +3,12 @@ package flow_test
 import (
 	"context"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/flowtest"
@@ -72,5 +75,45 @@ func TestAdapterEdgeCases(t *testing.T) {
 				t.Fatalf("errors %+v, want one at %s", p.Errors, tt.location)
 			}
 		})
+	}
+}
+
+func TestMiddlewarePanicIsProblem(t *testing.T) {
+	app := flow.New(flow.Logger(slogTo(nil)))
+	svc := app.Service()
+	svc.Use(func(c *gin.Context) {
+		if c.Query("boom") != "" {
+			panic("middleware bug")
+		}
+		c.Next()
+	})
+	flow.Endpoint(svc, "GET", "/", func(ctx context.Context, _ none) (string, error) { return "ok", nil })
+	c := flowtest.New(t, app)
+	if res := c.Get("/?boom=1"); res.Status != 500 || res.Problem().Detail != "the server failed to handle the request" {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	if res := c.Get("/"); res.Status != 200 {
+		t.Fatalf("after the panic: %d", res.Status)
+	}
+}
+
+func TestBadBindingTagPanicsAtRegistration(t *testing.T) {
+	mustPanic(t, "bad binding tag", func() {
+		flow.Endpoint(flow.New().Service(), "POST", "/", func(ctx context.Context, in struct {
+			Name string `json:"name" binding:"requird"`
+		}) (none, error) {
+			return none{}, nil
+		})
+	})
+}
+
+func TestNonErrorStatusIsGeneric500(t *testing.T) {
+	app := flow.New(flow.Logger(slogTo(nil)))
+	flow.Endpoint(app.Service(), "GET", "/", func(ctx context.Context, _ none) (none, error) {
+		return none{}, responses.Error(http.StatusOK, "secret internals")
+	})
+	res := flowtest.New(t, app).Get("/")
+	if res.Status != 500 || strings.Contains(res.Text(), "secret") {
+		t.Fatalf("%d %s", res.Status, res.Body)
 	}
 }

@@ -95,11 +95,12 @@ func ProblemFor(err error) (p Problem, h http.Header, internal bool) {
 	case errors.As(err, &re):
 		return New(re.Status, re.Detail, re.Fields), nil, false
 	case errors.As(err, &he):
-		status := he.Status
-		if status < 400 || status > 599 {
-			status = http.StatusInternalServerError
+		if he.Status < 400 || he.Status > 599 {
+			// Not an error status: a programming mistake, answered as any
+			// unknown error, without its text.
+			return New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil, true
 		}
-		return New(status, he.Detail, nil), he.Header, status >= 500
+		return New(he.Status, he.Detail, nil), he.Header, he.Status >= 500
 	case errors.As(err, &sc) && sc.StatusCode() >= 400 && sc.StatusCode() <= 599:
 		return New(sc.StatusCode(), err.Error(), nil), nil, sc.StatusCode() >= 500
 	case errors.As(err, &ra):

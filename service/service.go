@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,6 +247,7 @@ func (s *Service) rebuildLocked() {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
+	e.Use(s.recover)
 	e.Use(s.outer...)
 	if s.opts.LogLevel <= slog.LevelDebug {
 		e.Use(s.accessLog)
@@ -281,6 +283,26 @@ func (s *Service) accessLog(c *gin.Context) {
 			slog.Int("status", c.Writer.Status()),
 			slog.String("request_id", c.Writer.Header().Get(responses.RequestIDHeader)))
 	}
+}
+
+// recover answers 500 problem details when middleware panics (the endpoint
+// adapter recovers its own panics): the server keeps serving and the client
+// gets an answer.
+func (s *Service) recover(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.logger.Error("middleware panicked", "path", c.Request.URL.Path, "panic", p,
+				"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
 }
 
 func notFound(c *gin.Context) {
