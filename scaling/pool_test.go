@@ -346,7 +346,9 @@ func TestLongRequestSurvivesScaleDown(t *testing.T) {
 	l.release(p, b)
 	l.release(p, c)
 	waitFor(t, "the drained replica's teardown", 10*time.Second, func() bool { return l.count(l.tears) == 1 })
-	if s := p.Status(); s.Stopping != 0 || s.Running != 1 {
+	// The replica counts as stopping until its teardown has returned.
+	waitFor(t, "the drained replica to leave the status", 10*time.Second, func() bool { return p.Status().Stopping == 0 })
+	if s := p.Status(); s.Running != 1 {
 		t.Errorf("status %+v after the drain", s)
 	}
 	if err := p.Shutdown(context.Background()); err != nil {
