@@ -39,7 +39,7 @@ type Service struct {
 	engine  atomic.Pointer[gin.Engine]
 	logger  *slog.Logger
 	poolLog *slog.Logger // the logger without the service attribute, which the pool adds
-	level   *slog.LevelVar
+	level   slog.Level
 
 	lc         sync.Mutex // serializes lifecycle transitions; writers of what follows hold it
 	info       sync.Mutex // guards err, configured and current for readers: never held across I/O
@@ -62,8 +62,7 @@ func New(opts ...Option) *Service {
 		opt(&st)
 	}
 	o := st.Options.withDefaults()
-	s := &Service{opts: o, config: st.config, tune: st.tune, level: new(slog.LevelVar)}
-	s.level.Set(o.LogLevel)
+	s := &Service{opts: o, config: st.config, tune: st.tune, level: o.LogLevel}
 	s.SetLogger(slog.Default())
 	init := Initialized
 	s.state.Store(&init)

@@ -55,43 +55,46 @@ func (e *env) str(key, def string) string {
 	return def
 }
 
-func (e *env) dur(key string, def time.Duration) time.Duration {
+// parse reads key with conv, keeping def when it is unset and recording an
+// error naming the variable when conv fails.
+func parse[T any](e *env, key string, def T, want string, conv func(string) (T, error)) T {
 	v := e.str(key, "")
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a duration such as 10s", key, v))
+	x, err := conv(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q is not %s", key, v, want))
 		return def
 	}
-	return d
+	return x
+}
+
+func (e *env) dur(key string, def time.Duration) time.Duration {
+	return parse(e, key, def, "a duration such as 10s", func(v string) (time.Duration, error) {
+		d, err := time.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = errNegative
+		}
+		return d, err
+	})
 }
 
 func (e *env) num(key string, def int) int {
-	v := e.str(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not a whole number", key, v))
-		return def
-	}
-	return n
+	return parse(e, key, def, "a whole number", func(v string) (int, error) {
+		n, err := strconv.Atoi(v)
+		if err == nil && n < 0 {
+			err = errNegative
+		}
+		return n, err
+	})
 }
 
 func (e *env) boolean(key string) bool {
-	v := e.str(key, "")
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		e.errs = append(e.errs, fmt.Errorf("%s=%q is not true or false", key, v))
-	}
-	return b
+	return parse(e, key, false, "true or false", strconv.ParseBool)
 }
+
+var errNegative = errors.New("negative")
 
 func commonFlags(fs *flag.FlagSet, e *env, c *common, defAddr string) {
 	fs.StringVar(&c.Addr, "addr", e.str("REPLICAFLOW_ADDR", defAddr), "listen address (REPLICAFLOW_ADDR)")
