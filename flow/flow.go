@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
@@ -61,6 +62,9 @@ func New(opts ...Option) *Flow {
 	}
 	f.mountRemotes()
 	f.rebuildLocked()
+	for _, fn := range f.cfg.setup {
+		fn(f)
+	}
 	return f
 }
 
@@ -196,6 +200,9 @@ func (f *Flow) Use(mw ...gin.HandlerFunc) {
 	}
 	f.rebuildLocked()
 }
+
+// Logger returns the flow's logger.
+func (f *Flow) Logger() *slog.Logger { return f.cfg.logger }
 
 // Handler returns the app as an http.Handler, to serve with any server or
 // from httptest. It is the Flow itself.

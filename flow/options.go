@@ -15,6 +15,8 @@ type Option func(*options)
 type options struct {
 	onStart         []func(context.Context, *Flow) error
 	onShutdown      []func(context.Context, *Flow) error
+	afterShutdown   []func(context.Context, *Flow) error
+	setup           []func(*Flow)
 	addr            string
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
@@ -105,4 +107,31 @@ func Docs(docsPath, specPath string) Option {
 // API_TITLE, API_VERSION and API_DESCRIPTION override them when set.
 func Info(title, version, description string) Option {
 	return func(c *options) { c.info = openapi.Info{Title: title, Version: version, Description: description} }
+}
+
+// Setup adds a function that New runs once the flow's own routes are
+// mounted, to mount handlers, add middleware or register collectors. It is
+// the seam optional packages plug in through (the dashboard, a cluster
+// worker, distributed mode): what they do then works the same however the
+// flow is served. Functions run in the order they were added.
+func Setup(fn func(app *Flow)) Option {
+	return func(c *options) { c.setup = append(c.setup, fn) }
+}
+
+// AfterShutdown adds a function that Shutdown runs last, once the server has
+// answered every request it accepted and the services have stopped (to
+// close a connection those requests used, say). Its error is returned by
+// Shutdown. Functions run in reverse order.
+func AfterShutdown(fn func(ctx context.Context, app *Flow) error) Option {
+	return func(c *options) { c.afterShutdown = append(c.afterShutdown, fn) }
+}
+
+// Options combines several options into one, for a package that plugs in
+// through more than one seam.
+func Options(opts ...Option) Option {
+	return func(c *options) {
+		for _, o := range opts {
+			o(c)
+		}
+	}
 }

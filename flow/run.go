@@ -144,6 +144,11 @@ func (f *Flow) Shutdown(ctx context.Context) error {
 	if err := f.stopServices(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	for i := len(f.cfg.afterShutdown) - 1; i >= 0; i-- {
+		if err := f.cfg.afterShutdown[i](ctx, f); err != nil {
+			errs = append(errs, fmt.Errorf("replicaflow: after-shutdown hook: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 
