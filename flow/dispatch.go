@@ -11,15 +11,10 @@ import (
 	"github.com/replicaflow/replicaflow/responses"
 )
 
-// mount is a handler of the flow's own under a path prefix (health, docs,
-// metrics, management).
+// mount is a handler under a path prefix: one of the flow's own routes
+// (health, docs, metrics, management, what Mount added), or a row of the
+// dispatch table.
 type mount struct {
-	prefix string
-	h      http.Handler
-}
-
-// entry is one row of the dispatch table.
-type entry struct {
 	prefix string
 	h      http.Handler
 }
@@ -27,7 +22,7 @@ type entry struct {
 // table maps path prefixes to handlers, longest prefix first. It is never
 // changed once built: the flow swaps in a new one.
 type table struct {
-	entries  []entry
+	entries  []mount
 	fallback http.Handler
 }
 
@@ -44,26 +39,40 @@ func (t *table) lookup(path string) http.Handler {
 // rebuildLocked builds the dispatch table from the services and mounts and
 // swaps it in.
 func (f *Flow) rebuildLocked() {
-	t := &table{fallback: f.fallbackLocked()}
+	t := &table{fallback: f.chainLocked(noService)}
 	for _, m := range f.system {
-		t.entries = append(t.entries, entry{m.prefix, m.h})
+		t.entries = append(t.entries, mount{m.prefix, f.chainLocked(serve(m.h))})
 	}
 	for _, s := range f.services {
-		t.entries = append(t.entries, entry{s.BaseRoute(), s})
+		t.entries = append(t.entries, mount{s.BaseRoute(), s})
 	}
-	slices.SortStableFunc(t.entries, func(a, b entry) int { return len(b.prefix) - len(a.prefix) })
+	slices.SortStableFunc(t.entries, func(a, b mount) int { return len(b.prefix) - len(a.prefix) })
 	f.table.Store(t)
 }
 
-// fallbackLocked answers paths no service owns: 404 problem details, after
-// the flow's middleware.
-func (f *Flow) fallbackLocked() http.Handler {
+// chainLocked runs h behind the flow's middleware (what Use added), so the
+// flow's own routes get what every service gets: request IDs, CORS, auth.
+// Services run that middleware in their own engines.
+func (f *Flow) chainLocked(h gin.HandlerFunc) http.Handler {
 	e := gin.New()
+	e.ContextWithFallback = true
 	e.Use(f.middleware...)
-	e.NoRoute(func(c *gin.Context) {
-		responses.WriteProblem(c, responses.New(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
-	})
+	e.NoRoute(h)
 	return e
+}
+
+// serve adapts a mounted handler to the chain: gin reaches it as its
+// no-route handler, with the status preset to 404, which the handler owns.
+func serve(h http.Handler) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Status(http.StatusOK)
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// noService answers a path that no service or route of the flow's owns.
+func noService(c *gin.Context) {
+	responses.WriteProblem(c, responses.New(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
 }
 
 // Mount serves h under a path prefix of the flow's own (an exact path like

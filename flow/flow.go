@@ -20,12 +20,6 @@ import (
 	"github.com/replicaflow/replicaflow/service"
 )
 
-func init() {
-	if os.Getenv(gin.EnvGinMode) == "" {
-		gin.SetMode(gin.ReleaseMode)
-	}
-}
-
 // Flow is an app: a set of services served over HTTP. Make one with New.
 type Flow struct {
 	cfg     options
@@ -43,11 +37,15 @@ type Flow struct {
 
 	table atomic.Pointer[table]
 
-	run runState
+	run lifecycle
 }
 
-// New makes a Flow.
+// New makes a Flow. Unless GIN_MODE is set, it puts gin in release mode, so
+// that the engines the flow builds do not print gin's debug lines.
 func New(opts ...Option) *Flow {
+	if os.Getenv(gin.EnvGinMode) == "" && gin.Mode() == gin.DebugMode {
+		gin.SetMode(gin.ReleaseMode)
+	}
 	f := &Flow{cfg: defaultConfig()}
 	for _, o := range opts {
 		o(&f.cfg)
@@ -79,7 +77,9 @@ func (f *Flow) Service(opts ...service.Option) *service.Service {
 // AddService attaches a service built apart. It panics, naming the service
 // and the rule, when the service's options break a rule (see
 // service.Options.Check) or its base route, ID or name is already taken. A
-// service may be added while the flow serves; it is started at once.
+// service may be added while the flow serves; it is started at once, and
+// one that fails to start stays attached in the error state (logged, shown
+// by its status and /readyz) rather than failing the caller.
 func (f *Flow) AddService(svc *service.Service) {
 	if err := f.addService(svc); err != nil {
 		panic("replicaflow: " + err.Error())
@@ -115,9 +115,9 @@ func (f *Flow) addService(svc *service.Service) error {
 	}
 	svc.SetLogger(f.cfg.logger)
 	svc.Attach(f.serviceMiddlewareLocked(svc), f.cpus, f.refreshDocs)
-	if f.run.running.Load() && !o.ManualStart {
-		if err := svc.Start(context.Background()); err != nil {
-			return fmt.Errorf("start %s: %w", svc, err)
+	if st := f.run.load(); (st == Starting || st == Running) && !o.ManualStart {
+		if err := ignoreIdle(svc.Start(context.Background())); err != nil {
+			f.cfg.logger.Error("replicaflow: a service added to the running flow failed to start", "service", svc.Name(), "error", err)
 		}
 	}
 	f.services = append(f.services, svc)
@@ -211,8 +211,8 @@ func (f *Flow) Handler() http.Handler { return f }
 // ServeHTTP dispatches a request to the service with the longest base route
 // that contains its path.
 func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !f.run.used.Load() {
-		f.autoStart()
+	if f.run.load() == Initialized {
+		f.startOnFirstRequest()
 	}
 	f.table.Load().lookup(r.URL.Path).ServeHTTP(w, r)
 }

@@ -19,7 +19,7 @@ func (f *Flow) mountHealth() {
 // the reasons.
 func (f *Flow) serveReady(w http.ResponseWriter, r *http.Request) {
 	var reasons []string
-	if f.run.stopping.Load() {
+	if f.run.load() == Stopping {
 		reasons = append(reasons, "the server is shutting down")
 	}
 	for _, s := range f.Services() {

@@ -59,18 +59,7 @@ func (f *Flow) newManager(o manage.Options) *manage.Manager {
 }
 
 // state is the flow's state as the management API reports it.
-func (f *Flow) state() string {
-	switch {
-	case f.run.stopping.Load():
-		return "stopping"
-	case f.run.running.Load():
-		return "running"
-	case f.run.used.Load():
-		return "stopped"
-	default:
-		return "initialized"
-	}
-}
+func (f *Flow) state() string { return string(f.State()) }
 
 // manageHost lets the management API add and remove the flow's services
 // without importing package flow.

@@ -11,136 +11,187 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/replicaflow/replicaflow/service"
 )
 
-// runState is the flow's server: started by Start, stopped by Shutdown.
-type runState struct {
-	mu       sync.Mutex
-	srv      *http.Server
-	ln       net.Listener
-	done     chan error
-	started  bool
-	running  atomic.Bool // services are started (added ones start at once)
-	used     atomic.Bool // services were started once (by Start, StartServices or a first request)
-	autoMu   sync.Mutex
-	stopping atomic.Bool
+// State is where a flow is in its lifecycle.
+type State string
+
+// The states of a flow. A flow starts Initialized; Start, StartServices or
+// its first request (when it is served through Handler) take it through
+// Starting to Running; Shutdown takes it through Stopping to Stopped, from
+// which it may be started again.
+const (
+	Initialized State = "initialized"
+	Starting    State = "starting"
+	Running     State = "running"
+	Stopping    State = "stopping"
+	Stopped     State = "stopped"
+)
+
+// lifecycle is the flow's one state value and the server it may run.
+type lifecycle struct {
+	mu    sync.Mutex // serializes Start, StartServices and Shutdown
+	state atomic.Pointer[State]
+	srv   *http.Server
+	ln    net.Listener
+	addr  atomic.Pointer[net.Addr] // read without mu: OnStart hooks ask for it
+	done  chan error               // the server's result, once it serves
 }
+
+func (l *lifecycle) load() State {
+	if s := l.state.Load(); s != nil {
+		return *s
+	}
+	return Initialized
+}
+
+func (l *lifecycle) set(s State) { l.state.Store(&s) }
+
+// State returns the flow's lifecycle state.
+func (f *Flow) State() State { return f.run.load() }
 
 // addr returns the address to listen on: the Address option, else API_PORT
 // or PORT, else ":8000".
-func (f *Flow) addr() string {
+func (f *Flow) addr() (string, error) {
 	if f.cfg.addr != "" {
-		return f.cfg.addr
+		return f.cfg.addr, nil
 	}
 	for _, k := range []string{"API_PORT", "PORT"} {
 		if p := os.Getenv(k); p != "" {
-			if _, err := net.LookupPort("tcp", p); err == nil {
-				return ":" + p
+			if _, err := net.LookupPort("tcp", p); err != nil {
+				return "", fmt.Errorf("replicaflow: %s=%q is not a port", k, p)
 			}
+			return ":" + p, nil
 		}
 	}
-	return ":8000"
+	return ":8000", nil
 }
 
-// Start starts every service's replicas and serves the flow on its address
-// in the background. It returns once the listener is open, or the error that
-// kept it from opening.
-func (f *Flow) Start(ctx context.Context) error {
-	if err := f.listen(ctx); err != nil {
+// Start starts the flow and serves it on its address in the background: it
+// starts every service's replicas, opens the listener, then runs the
+// OnStart hooks (Addr is known to them). It returns once the flow serves, or
+// the error that kept it from starting, having undone what it started.
+func (f *Flow) Start(ctx context.Context) error { return f.start(ctx, true) }
+
+// StartServices starts the flow without opening a listener, for an app
+// served through Handler by another server or a test: it starts every
+// service's replicas and runs the OnStart hooks (Addr is nil to them).
+// A flow served through Handler that was not started this way starts on its
+// first request. Shutdown stops it.
+func (f *Flow) StartServices(ctx context.Context) error { return f.start(ctx, false) }
+
+// start is the flow's one start path: services, then the listener (when
+// listen), then the OnStart hooks.
+func (f *Flow) start(ctx context.Context, listen bool) error {
+	f.run.mu.Lock()
+	defer f.run.mu.Unlock()
+	switch st := f.run.load(); st {
+	case Initialized, Stopped:
+	default:
+		return fmt.Errorf("replicaflow: the flow is already %s", st)
+	}
+	var addr string
+	if listen {
+		a, err := f.addr()
+		if err != nil {
+			return err
+		}
+		addr = a
+	}
+	f.run.set(Starting)
+	if err := f.startServices(ctx); err != nil {
+		f.run.set(Stopped)
 		return err
+	}
+	if listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			f.stopServices(context.Background())
+			f.run.set(Stopped)
+			return fmt.Errorf("replicaflow: listen on %s: %w", addr, err)
+		}
+		f.serve(ln)
+		f.cfg.logger.Info("replicaflow serving", "addr", ln.Addr().String(), "services", len(f.Services()))
 	}
 	for _, fn := range f.cfg.onStart {
 		if err := fn(ctx, f); err != nil {
-			f.Shutdown(context.Background())
+			f.run.set(Running) // so stop undoes everything started so far
+			f.stop(context.Background())
 			return fmt.Errorf("replicaflow: start hook: %w", err)
 		}
 	}
+	f.run.set(Running)
 	return nil
 }
 
-func (f *Flow) listen(ctx context.Context) error {
-	f.run.mu.Lock()
-	defer f.run.mu.Unlock()
-	if f.run.started {
-		return errors.New("replicaflow: the flow is already started")
-	}
-	addr := f.addr()
-	if p, ok := os.LookupEnv("API_PORT"); ok && f.cfg.addr == "" {
-		if _, err := net.LookupPort("tcp", p); err != nil {
-			return fmt.Errorf("replicaflow: API_PORT=%q is not a port", p)
-		}
-	}
-	f.run.running.Store(true)
-	if err := f.startServices(ctx); err != nil {
-		f.run.running.Store(false)
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		f.stopServices(context.Background())
-		return fmt.Errorf("replicaflow: listen on %s: %w", addr, err)
-	}
-	f.run.srv = &http.Server{
+// serve serves the flow on ln in the background.
+func (f *Flow) serve(ln net.Listener) {
+	srv := &http.Server{
 		Handler:           f,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          nil,
+		ReadHeaderTimeout: f.cfg.readHeaderTimeout,
+		IdleTimeout:       f.cfg.idleTimeout,
 	}
-	f.run.ln = ln
-	f.run.done = make(chan error, 1)
-	f.run.started = true
-	f.run.stopping.Store(false)
-	f.cfg.logger.Info("replicaflow serving", "addr", ln.Addr().String(), "services", len(f.Services()))
-	go func(srv *http.Server, done chan<- error) {
+	done := make(chan error, 1)
+	f.run.srv, f.run.ln, f.run.done = srv, ln, done
+	a := ln.Addr()
+	f.run.addr.Store(&a)
+	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
 		done <- err
-	}(f.run.srv, f.run.done)
+	}()
+}
+
+// Addr returns the address the flow listens on once started by Start
+// (useful with port 0), or nil.
+func (f *Flow) Addr() net.Addr {
+	if a := f.run.addr.Load(); a != nil {
+		return *a
+	}
 	return nil
 }
 
-// Addr returns the address the flow listens on once started (useful with
-// port 0), or nil.
-func (f *Flow) Addr() net.Addr {
+// Shutdown stops the flow gracefully: it runs the OnShutdown hooks while the
+// flow still serves, stops taking connections and waits for the requests in
+// flight until ctx ends (then closes the connections left), drains and
+// stops every service's replicas, and runs the AfterShutdown hooks. Requests
+// that were accepted are answered. Shutting down a flow that is not started
+// does nothing.
+func (f *Flow) Shutdown(ctx context.Context) error {
 	f.run.mu.Lock()
 	defer f.run.mu.Unlock()
-	if f.run.ln == nil {
+	switch f.run.load() {
+	case Initialized, Stopped:
 		return nil
 	}
-	return f.run.ln.Addr()
+	return f.stop(ctx)
 }
 
-// Shutdown stops taking connections, waits for the requests in flight until
-// ctx ends, then drains and stops every service's replicas. Requests that
-// were accepted are answered.
-func (f *Flow) Shutdown(ctx context.Context) error {
+// stop undoes start; f.run.mu is held.
+func (f *Flow) stop(ctx context.Context) error {
 	var errs []error
-	if f.Addr() != nil {
-		for i := len(f.cfg.onShutdown) - 1; i >= 0; i-- {
-			if err := f.cfg.onShutdown[i](ctx, f); err != nil {
-				errs = append(errs, fmt.Errorf("replicaflow: shutdown hook: %w", err))
-			}
+	f.run.set(Stopping)
+	for i := len(f.cfg.onShutdown) - 1; i >= 0; i-- {
+		if err := f.cfg.onShutdown[i](ctx, f); err != nil {
+			errs = append(errs, fmt.Errorf("replicaflow: shutdown hook: %w", err))
 		}
 	}
-	f.run.mu.Lock()
-	defer f.run.mu.Unlock()
-	f.run.stopping.Store(true)
-	f.run.running.Store(false)
-	if f.run.started {
-		if err := f.run.srv.Shutdown(ctx); err != nil {
+	if srv := f.run.srv; srv != nil {
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close() // out of time: drop the connections left
 			errs = append(errs, fmt.Errorf("replicaflow: shutdown: %w", err))
 		}
 		if err := <-f.run.done; err != nil {
 			errs = append(errs, err)
 		}
-		f.closeNATSConn() // its ingress requests are answered: the server is done
-		f.run.started, f.run.srv, f.run.ln = false, nil, nil
+		f.run.srv, f.run.ln, f.run.done = nil, nil, nil
+		f.run.addr.Store(nil)
 	}
+	f.closeNATSConn() // its ingress requests are answered: the server is done
 	if err := f.stopServices(ctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -149,11 +200,11 @@ func (f *Flow) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("replicaflow: after-shutdown hook: %w", err))
 		}
 	}
+	f.run.set(Stopped)
 	return errors.Join(errs...)
 }
 
 func (f *Flow) startServices(ctx context.Context) error {
-	f.run.used.Store(true)
 	for _, s := range f.Services() {
 		if s.Options().ManualStart {
 			continue
@@ -176,17 +227,35 @@ func (f *Flow) stopServices(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// startOnFirstRequest starts a flow served through Handler that nobody
+// started, on its first request, through the same path as StartServices.
+func (f *Flow) startOnFirstRequest() {
+	if err := f.StartServices(context.Background()); err != nil && f.run.load() != Running {
+		f.cfg.logger.Error("replicaflow: starting the flow on its first request failed", "error", err)
+	}
+}
+
+// ErrInterrupted is returned by Run when a second signal cut the graceful
+// shutdown short.
+var ErrInterrupted = errors.New("replicaflow: shutdown interrupted by a second signal")
+
 // Run starts the flow and blocks until SIGINT or SIGTERM, then shuts down
-// gracefully within the flow's shutdown timeout; a second signal exits at
-// once. It returns the error that stopped the server, if any.
+// gracefully within the flow's shutdown timeout. A second signal cuts the
+// shutdown short: the connections left are closed and Run returns
+// ErrInterrupted at once. Run returns the error that stopped the server, if
+// any; a program usually exits non-zero on it:
+//
+//	if err := flow.Run(app); err != nil {
+//		log.Fatal(err)
+//	}
 func Run(app *Flow) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	ctx := context.Background()
 	if err := app.Start(ctx); err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
 	app.run.mu.Lock()
 	done := app.run.done
 	app.run.mu.Unlock()
@@ -195,30 +264,26 @@ func Run(app *Flow) error {
 		done <- err // Shutdown reads it again
 	case sig := <-sigs:
 		app.cfg.logger.Info("replicaflow shutting down", "signal", sig.String(), "timeout", app.cfg.shutdownTimeout)
-		go func() {
-			sig := <-sigs
-			app.cfg.logger.Warn("replicaflow exiting at once", "signal", sig.String())
-			os.Exit(1)
-		}()
 	}
 	sctx, cancel := context.WithTimeout(ctx, app.cfg.shutdownTimeout)
 	defer cancel()
-	return app.Shutdown(sctx)
-}
-
-// StartServices starts every service's replicas without opening a listener,
-// for an app served through Handler (tests, another server). Shutdown stops
-// them.
-func (f *Flow) StartServices(ctx context.Context) error {
-	f.run.mu.Lock()
-	defer f.run.mu.Unlock()
-	f.run.running.Store(true)
-	f.run.stopping.Store(false)
-	if err := f.startServices(ctx); err != nil {
-		f.run.running.Store(false)
-		return err
+	var interrupted atomic.Bool
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case sig := <-sigs:
+			app.cfg.logger.Warn("replicaflow stopping at once", "signal", sig.String())
+			interrupted.Store(true)
+			cancel()
+		case <-stopped:
+		}
+	}()
+	err := app.Shutdown(sctx)
+	if interrupted.Load() {
+		return errors.Join(ErrInterrupted, err)
 	}
-	return nil
+	return err
 }
 
 // ignoreIdle drops the error of starting a running service or stopping a
@@ -230,18 +295,4 @@ func ignoreIdle(err error) error {
 		return nil
 	}
 	return err
-}
-
-// autoStart starts the services on the first request of a flow served
-// through Handler without Start or StartServices.
-func (f *Flow) autoStart() {
-	f.run.autoMu.Lock()
-	defer f.run.autoMu.Unlock()
-	if f.run.used.Load() {
-		return
-	}
-	f.run.running.Store(true)
-	if err := f.startServices(context.Background()); err != nil {
-		f.cfg.logger.Error("replicaflow: starting the services failed", "error", err)
-	}
 }

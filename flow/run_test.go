@@ -3,6 +3,7 @@ package flow_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 func TestStartShutdownDrainsInFlight(t *testing.T) {
@@ -54,10 +56,14 @@ func TestStartShutdownDrainsInFlight(t *testing.T) {
 		defer cancel()
 		shut <- app.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond) // let Shutdown close the listener
-	if _, err := http.Get(url + "/slow"); err == nil {
-		t.Error("a new connection was accepted during shutdown")
-	}
+	// The requests are held: the listener must close while they run.
+	testutil.WaitFor(t, "the listener to refuse new connections during shutdown", 10*time.Second, func() bool {
+		c, err := net.Dial("tcp", app.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 	close(release)
 	if err := <-shut; err != nil {
 		t.Fatalf("shutdown: %v", err)

@@ -23,12 +23,21 @@ func runChild() {
 		flow.OnStart(func(ctx context.Context, app *flow.Flow) error {
 			os.Stdout.WriteString("ADDR " + app.Addr().String() + "\n")
 			return nil
+		}),
+		flow.OnShutdown(func(ctx context.Context, app *flow.Flow) error {
+			os.Stdout.WriteString("STOPPING\n")
+			return nil
 		}))
 	flow.Endpoint(app.Service(), "GET", "/slow", func(ctx context.Context, _ none) (string, error) {
-		time.Sleep(2 * time.Second) // long enough that a second signal lands first
+		os.Stdout.WriteString("INFLIGHT\n")
+		time.Sleep(time.Second) // the work a signal lands during
 		return "done", nil
 	})
-	if err := flow.Run(app); err != nil {
+	err := flow.Run(app)
+	switch {
+	case errors.Is(err, flow.ErrInterrupted):
+		os.Exit(1)
+	case err != nil:
 		os.Exit(3)
 	}
 	os.Exit(0)
@@ -42,8 +51,8 @@ func TestMain(m *testing.M) {
 }
 
 // startChild runs the test binary as a flow.Run server and returns it with
-// its address.
-func startChild(t *testing.T) (*exec.Cmd, string) {
+// its address and the lines it prints next.
+func startChild(t *testing.T) (*exec.Cmd, string, <-chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "REPLICAFLOW_SIGNAL_CHILD=1")
@@ -55,11 +64,42 @@ func startChild(t *testing.T) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
+	rd := bufio.NewReader(out)
+	line, err := rd.ReadString('\n')
 	if err != nil || !strings.HasPrefix(line, "ADDR ") {
 		t.Fatalf("child did not start: %q %v", line, err)
 	}
-	return cmd, "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR "))
+	lines := make(chan string, 8)
+	go func() {
+		defer close(lines)
+		for {
+			l, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			lines <- strings.TrimSpace(l)
+		}
+	}()
+	return cmd, "http://" + strings.TrimSpace(strings.TrimPrefix(line, "ADDR ")), lines
+}
+
+// await waits for the child to print want.
+func await(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the child exited before printing %s", want)
+			}
+			if l == want {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the child did not print %s", want)
+		}
+	}
 }
 
 // slowRequest starts GET /slow and reports its outcome.
@@ -90,9 +130,9 @@ func exitCode(err error) int {
 }
 
 func TestRunDrainsOnSIGTERM(t *testing.T) {
-	cmd, url := startChild(t)
+	cmd, url, lines := startChild(t)
 	res := slowRequest(url)
-	time.Sleep(200 * time.Millisecond) // the request is in flight
+	await(t, lines, "INFLIGHT")
 	cmd.Process.Signal(syscall.SIGTERM)
 	if got := <-res; got != `200 OK "done"` {
 		t.Fatalf("the request in flight during SIGTERM got %s", got)
@@ -102,12 +142,15 @@ func TestRunDrainsOnSIGTERM(t *testing.T) {
 	}
 }
 
+// TestRunSecondSignalExitsAtOnce: Run returns ErrInterrupted on a second
+// signal, without waiting for the request in flight (the library never
+// calls os.Exit; the program exits on the error).
 func TestRunSecondSignalExitsAtOnce(t *testing.T) {
-	cmd, url := startChild(t)
+	cmd, url, lines := startChild(t)
 	res := slowRequest(url)
-	time.Sleep(200 * time.Millisecond)
+	await(t, lines, "INFLIGHT")
 	cmd.Process.Signal(syscall.SIGTERM)
-	time.Sleep(100 * time.Millisecond)
+	await(t, lines, "STOPPING")
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	if code := exitCode(cmd.Wait()); code != 1 {
