@@ -156,7 +156,7 @@ func (f *Flow) RemoveService(ctx context.Context, name string) error {
 	if svc == nil {
 		return fmt.Errorf("%w: %q", ErrNoService, name)
 	}
-	f.servicesChanged(svc, false)
+	f.serviceRemoved(svc)
 	return ignoreIdle(svc.Stop(ctx))
 }
 

@@ -11,7 +11,7 @@ import (
 // mountObservers mounts the OpenAPI document, the docs page and the metrics.
 func (f *Flow) mountObservers() {
 	if f.cfg.docs {
-		f.spec = openapi.NewSpec(openapi.InfoFromEnv(f.cfg.info), f.Operations)
+		f.spec = openapi.NewSpec(openapi.InfoFromEnv(f.cfg.info), f.operations)
 		f.system = append(f.system, mount{f.cfg.specPath, f.spec.Handler()})
 		docs := openapi.Docs(openapi.DocsConfig{Path: f.cfg.docsPath, SpecPath: f.cfg.specPath})
 		f.system = append(f.system, mount{f.cfg.docsPath, docs})
@@ -23,9 +23,9 @@ func (f *Flow) mountObservers() {
 	}
 }
 
-// Operations describes every endpoint of every service, for the OpenAPI
+// operations describes every endpoint of every service, for the OpenAPI
 // document.
-func (f *Flow) Operations() []openapi.Operation {
+func (f *Flow) operations() []openapi.Operation {
 	var ops []openapi.Operation
 	for _, s := range f.Services() {
 		for _, ep := range s.Endpoints() {
@@ -52,13 +52,11 @@ func (f *Flow) Operations() []openapi.Operation {
 	return ops
 }
 
-// servicesChanged refreshes what describes the services: the OpenAPI
-// document and, for a removed service, its metrics.
-func (f *Flow) servicesChanged(svc *service.Service, added bool) {
-	if f.spec != nil {
-		f.spec.Invalidate()
-	}
-	if !added && f.metrics != nil {
+// serviceRemoved refreshes what describes the services once svc left: the
+// OpenAPI document and its metrics.
+func (f *Flow) serviceRemoved(svc *service.Service) {
+	f.refreshDocs()
+	if f.metrics != nil {
 		f.metrics.Forget(svc.Name())
 	}
 }
