@@ -35,7 +35,8 @@ type Flow struct {
 	system     []mount // the flow's own routes: health, docs, metrics, ...
 	middleware []gin.HandlerFunc
 
-	table atomic.Pointer[table]
+	table  atomic.Pointer[table]
+	bodies bodies
 
 	run lifecycle
 }
@@ -213,6 +214,9 @@ func (f *Flow) Handler() http.Handler { return f }
 func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.run.load() == Initialized {
 		f.startOnFirstRequest()
+	}
+	if b := f.watchBody(w, r); b != nil {
+		defer b.finish(false) // a body left unread stays bounded while net/http drains it
 	}
 	f.table.Load().lookup(r.URL.Path).ServeHTTP(w, r)
 }

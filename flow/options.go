@@ -13,40 +13,38 @@ import (
 type Option func(*options)
 
 type options struct {
-	onStart           []func(context.Context, *Flow) error
-	onShutdown        []func(context.Context, *Flow) error
-	afterShutdown     []func(context.Context, *Flow) error
-	setup             []func(*Flow)
-	addr              string
-	logger            *slog.Logger
-	shutdownTimeout   time.Duration
-	readHeaderTimeout time.Duration
-	idleTimeout       time.Duration
-	health            bool
-	cpus              float64
-	metrics           bool
-	metricsPath       string
-	docs              bool
-	docsPath          string
-	specPath          string
-	info              openapi.Info
-	management        *manage.Options // nil: off
-	nats              *natsConfig     // nil: not in distributed mode
+	onStart         []func(context.Context, *Flow) error
+	onShutdown      []func(context.Context, *Flow) error
+	afterShutdown   []func(context.Context, *Flow) error
+	setup           []func(*Flow)
+	addr            string
+	logger          *slog.Logger
+	shutdownTimeout time.Duration
+	timeouts        Timeouts
+	health          bool
+	cpus            float64
+	metrics         bool
+	metricsPath     string
+	docs            bool
+	docsPath        string
+	specPath        string
+	info            openapi.Info
+	management      *manage.Options // nil: off
+	nats            *natsConfig     // nil: not in distributed mode
 }
 
 func defaultConfig() options {
 	return options{
-		logger:            slog.Default(),
-		shutdownTimeout:   30 * time.Second,
-		readHeaderTimeout: 10 * time.Second,
-		idleTimeout:       120 * time.Second,
-		health:            true,
-		metrics:           true,
-		metricsPath:       "/metrics",
-		docs:              true,
-		docsPath:          "/docs",
-		specPath:          "/openapi.json",
-		management:        &manage.Options{},
+		logger:          slog.Default(),
+		shutdownTimeout: 30 * time.Second,
+		timeouts:        Timeouts{}.withDefaults(),
+		health:          true,
+		metrics:         true,
+		metricsPath:     "/metrics",
+		docs:            true,
+		docsPath:        "/docs",
+		specPath:        "/openapi.json",
+		management:      &manage.Options{},
 	}
 }
 

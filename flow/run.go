@@ -101,6 +101,7 @@ func (f *Flow) start(ctx context.Context, listen bool) error {
 		addr = a
 	}
 	f.run.set(Starting)
+	f.bodies.cut.Store(false)
 	if err := f.startServices(ctx); err != nil {
 		f.run.set(Stopped)
 		return err
@@ -130,8 +131,8 @@ func (f *Flow) start(ctx context.Context, listen bool) error {
 func (f *Flow) serve(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           f,
-		ReadHeaderTimeout: f.cfg.readHeaderTimeout,
-		IdleTimeout:       f.cfg.idleTimeout,
+		ReadHeaderTimeout: f.cfg.timeouts.ReadHeader,
+		IdleTimeout:       f.cfg.timeouts.Idle,
 	}
 	done := make(chan error, 1)
 	f.run.srv, f.run.ln, f.run.done = srv, ln, done
@@ -180,6 +181,7 @@ func (f *Flow) stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("replicaflow: shutdown hook: %w", err))
 		}
 	}
+	f.bodies.cutStalled() // a client still sending its body is not waited for
 	if srv := f.run.srv; srv != nil {
 		if err := srv.Shutdown(ctx); err != nil {
 			srv.Close() // out of time: drop the connections left
