@@ -108,7 +108,10 @@ func (s *Service) Start(ctx context.Context) error {
 		s.setState(Failed, err)
 		return err
 	}
-	pool := scaling.NewPool(s.poolConfig(), s.cpus)
+	s.mu.Lock()
+	cpus := s.cpus // attach sets it under mu
+	s.mu.Unlock()
+	pool := scaling.NewPool(s.poolConfig(), cpus)
 	if err := pool.Start(ctx); err != nil {
 		s.setState(Failed, err)
 		return err
