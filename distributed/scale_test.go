@@ -11,7 +11,6 @@ import (
 
 	"github.com/replicaflow/replicaflow/distributed"
 	"github.com/replicaflow/replicaflow/flow"
-	"github.com/replicaflow/replicaflow/scaling"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -22,7 +21,7 @@ func TestSubscriptionsFollowReplicas(t *testing.T) {
 	svc := a.Service(service.Name("elastic"), service.Replicas(1, 4), service.MaxConcurrentQueries(2),
 		service.TargetOngoingRequests(1), service.UpscaleDelay(0), service.DownscaleDelay(300*time.Millisecond),
 		service.NumCPUs(0.1),
-		service.Pool(func(c *scaling.Config) { c.Tick = 20 * time.Millisecond; c.LookBack = 100 * time.Millisecond }))
+		service.Tick(20*time.Millisecond), service.LookBack(100*time.Millisecond))
 	flow.Endpoint(svc, "GET", "/", func(ctx context.Context, _ struct{}) (string, error) {
 		time.Sleep(20 * time.Millisecond)
 		return "ok", nil

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/replicaflow/replicaflow/endpoint"
+	"github.com/replicaflow/replicaflow/internal/hub"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/metrics"
 	"github.com/replicaflow/replicaflow/openapi"
@@ -114,8 +115,7 @@ func (f *Flow) addService(svc *service.Service) error {
 			return fmt.Errorf("%s: base route %s collides with the flow's own route %s", svc, o.BaseRoute, m.prefix)
 		}
 	}
-	svc.SetLogger(f.cfg.logger)
-	svc.Attach(f.serviceMiddlewareLocked(svc), f.cpus, f.refreshDocs)
+	f.attachLocked(svc)
 	if st := f.run.load(); (st == Starting || st == Running) && !o.ManualStart {
 		if err := ignoreIdle(svc.Start(context.Background())); err != nil {
 			f.cfg.logger.Error("replicaflow: a service added to the running flow failed to start", "service", svc.Name(), "error", err)
@@ -171,6 +171,16 @@ func (f *Flow) serviceMiddlewareLocked(svc *service.Service) []gin.HandlerFunc {
 	return append(mw, f.middleware...)
 }
 
+// attachLocked gives svc the flow's middleware, CPUs and logger.
+func (f *Flow) attachLocked(svc *service.Service) {
+	hub.AttachService(svc, hub.Attachment{
+		Middleware: f.serviceMiddlewareLocked(svc),
+		CPUs:       f.cpus,
+		Changed:    f.refreshDocs,
+		Logger:     f.cfg.logger,
+	})
+}
+
 // Services returns the attached services, in the order they were added.
 func (f *Flow) Services() []*service.Service {
 	f.mu.Lock()
@@ -197,7 +207,7 @@ func (f *Flow) Use(mw ...gin.HandlerFunc) {
 	defer f.mu.Unlock()
 	f.middleware = append(f.middleware, mw...)
 	for _, s := range f.services {
-		s.Attach(f.serviceMiddlewareLocked(s), f.cpus, f.refreshDocs)
+		f.attachLocked(s)
 	}
 	f.rebuildLocked()
 }
@@ -226,7 +236,5 @@ func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // panics when the route is malformed, the request type cannot bind, or the
 // service already has the method and route.
 func Endpoint[Req, Resp any](svc *service.Service, method, route string, h func(context.Context, Req) (Resp, error), opts ...endpoint.Option) *endpoint.Endpoint {
-	ep := endpoint.New(method, route, h, opts...)
-	svc.AddEndpoint(ep)
-	return ep
+	return service.Handle(svc, method, route, h, opts...)
 }

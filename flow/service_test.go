@@ -96,8 +96,8 @@ func TestServiceDefaults(t *testing.T) {
 	if oa.ServiceID == "" || oa.ServiceID == ob.ServiceID {
 		t.Fatalf("service IDs must be random UUIDs: %q %q", oa.ServiceID, ob.ServiceID)
 	}
-	if oa.BaseRoute != "/" || oa.Name != "root" || oa.NumCPUs != 1 || oa.NumReplicas != 1 || oa.MinReplicas != 1 ||
-		oa.MaxReplicas != 1 || oa.MaxConcurrentQueries != 100 || oa.TargetOngoingRequests != 1 || !oa.EnableAutoscaler {
+	if oa.BaseRoute != "/" || oa.Name != "root" || oa.NumCPUs != 0 || oa.NumReplicas != 1 || oa.MinReplicas != 1 ||
+		oa.MaxReplicas != 1 || oa.MaxConcurrentQueries != 100 || oa.TargetOngoingRequests != 1 || oa.DisableAutoscaler {
 		t.Fatalf("defaults %+v", oa)
 	}
 	if ob.Name != "api-v1" || ob.NumReplicas != 2 {

@@ -21,7 +21,5 @@ import (
 // route is malformed, Req has body fields, or the service already has a GET
 // on the route.
 func WebSocket[Req any](svc *service.Service, route string, h func(ctx context.Context, in Req, conn *requests.WebSocket) error, opts ...endpoint.Option) *endpoint.Endpoint {
-	ep := endpoint.NewWebSocket(route, h, opts...)
-	svc.AddEndpoint(ep)
-	return ep
+	return service.WebSocket(svc, route, h, opts...)
 }

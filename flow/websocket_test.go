@@ -22,7 +22,6 @@ import (
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
-	"github.com/replicaflow/replicaflow/scaling"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -344,7 +343,7 @@ func TestWebSocketCapacityFull(t *testing.T) {
 		service.Replicas(1, 1),
 		service.MaxConcurrentQueries(1),
 		service.TargetOngoingRequests(1),
-		service.Pool(func(c *scaling.Config) { c.MaxQueuedRequests = -1 }), // no queue
+		service.MaxQueuedRequests(0), // no queue
 	})
 	srv := wsServe(t, app)
 	url := wsURL(srv.URL, "/chat/rooms/a?name=ada")

@@ -29,5 +29,5 @@
 // service, 409 for a duplicate name or an illegal transition, 422 for a bad
 // configuration or instance name, 400 for malformed JSON, 401/403 from the
 // guard, and 500 for a start or stop that failed (the service is then in
-// the error state, and its status says why).
+// the failed state, and its status says why).
 package manage

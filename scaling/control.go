@@ -20,17 +20,16 @@ func (p *Pool) loop() {
 	c := p.cfg
 	keep := max(c.UpscaleDelay, c.DownscaleDelay) + c.LookBack + 2*c.Tick
 	samples := make([]Sample, 0, int(keep/max(c.Tick, time.Millisecond))+4)
-	t := c.Clock.NewTimer(c.Tick)
+	t := time.NewTicker(c.Tick)
+	defer t.Stop()
 	for {
 		select {
 		case <-p.quit:
-			t.Stop()
 			return
-		case <-t.C():
-			t = c.Clock.NewTimer(c.Tick)
+		case <-t.C:
 		case <-p.kick:
 		}
-		now := c.Clock.Now()
+		now := time.Now()
 		// Drop samples older than every window needs.
 		drop := 0
 		for drop < len(samples) && samples[drop].At.Before(now.Add(-keep)) {
@@ -50,7 +49,7 @@ func (p *Pool) tick(now time.Time, samples *[]Sample) {
 	if p.state != poolRunning {
 		return
 	}
-	s := Sample{At: now, Running: p.inflight, Queued: p.queue.n, Peak: p.peak, Rejected: p.rejected}
+	s := Sample{At: now, InFlight: p.inflight, Queued: p.queue.n, Peak: p.peak, Rejected: p.rejected}
 	p.peak = s.Ongoing()
 	p.rejected = 0
 	if len(*samples) == cap(*samples) {
@@ -59,15 +58,28 @@ func (p *Pool) tick(now time.Time, samples *[]Sample) {
 	*samples = append(*samples, s)
 	st := State{Current: p.desired, Ready: len(p.routable), LastChange: p.change, LastDown: p.lastDown}
 	d := Decide(p.cfg, st, *samples, now)
-	p.last = d
 	if d.Changed() {
 		p.lastDown = d.Desired < p.desired
 		p.desired = d.Desired
 		p.change = now
+	}
+	p.reconcileLocked()
+	d.Reason += p.pendingLocked()
+	p.last = d
+	if d.Changed() {
 		p.record(d)
 		p.log.Debug("scaling decision", "from", d.From, "to", d.Desired, "average", d.Average, "reason", d.Reason)
 	}
-	p.reconcileLocked()
+}
+
+// pendingLocked says why replicas the pool wants are not started, or "".
+func (p *Pool) pendingLocked() string {
+	n := p.desired - p.activeLocked()
+	if n <= 0 || p.state != poolRunning {
+		return ""
+	}
+	return fmt.Sprintf("; %d pending for CPUs: each replica reserves %g, %g of %g in use",
+		n, p.cfg.NumCPUs, p.cpus.Used(), p.cpus.Total())
 }
 
 // record appends a decision to the ring of recent changes.
@@ -155,6 +167,7 @@ func (p *Pool) startLocked() {
 
 // readyLocked puts a started replica in routing and feeds it queued requests.
 func (p *Pool) readyLocked(r *Replica) {
+	p.setupErr, p.notReady = nil, nil
 	r.state = replicaReady
 	p.routable = append(p.routable, r)
 	p.dispatchLocked()
@@ -238,9 +251,10 @@ func (p *Pool) setup(r *Replica) bool {
 			return false
 		}
 		p.log.Error("replica setup failed; retrying", "replica", r.id, "attempt", attempt, "retry_in", backoff, "error", err)
-		t := p.cfg.Clock.NewTimer(backoff)
+		p.setupFailed(err)
+		t := time.NewTimer(backoff)
 		select {
-		case <-t.C():
+		case <-t.C:
 		case <-r.stop:
 			t.Stop()
 			return false
@@ -258,10 +272,25 @@ func (p *Pool) setup(r *Replica) bool {
 	return true
 }
 
+// setupFailed records a Setup error. While no replica is ready, the
+// requests waiting and the ones to come fail at once, naming it.
+func (p *Pool) setupFailed(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != poolRunning {
+		return
+	}
+	p.setupErr = err
+	if len(p.routable) == 0 {
+		p.notReady = notReady(err)
+		p.refuseLocked(p.notReady)
+	}
+}
+
 func (p *Pool) callSetup(r *Replica) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("replicaflow: replica setup panicked: %v", v)
+			err = fmt.Errorf("replica setup panicked: %v", v)
 		}
 	}()
 	return p.cfg.Setup(r.ctx, r)

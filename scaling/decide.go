@@ -8,18 +8,18 @@ import (
 
 // Sample is the load of a pool at one control tick.
 type Sample struct {
-	At      time.Time
-	Running int // requests holding a slot
-	Queued  int // requests waiting for a slot
-	// Peak is the highest Running+Queued seen since the previous sample, so a
+	At       time.Time
+	InFlight int // requests holding a slot
+	Queued   int // requests waiting for a slot
+	// Peak is the highest InFlight+Queued seen since the previous sample, so a
 	// burst between two ticks is not missed.
 	Peak int
 	// Rejected counts the requests refused (queue full) since the previous sample.
 	Rejected int
 }
 
-// Ongoing returns the requests running or queued at the sample.
-func (s Sample) Ongoing() int { return s.Running + s.Queued }
+// Ongoing returns the requests in flight or queued at the sample.
+func (s Sample) Ongoing() int { return s.InFlight + s.Queued }
 
 // State is what Decide needs to know about the pool besides its samples.
 type State struct {
@@ -55,13 +55,13 @@ func (d Decision) Changed() bool { return d.Desired != d.From }
 // scale-down for a whole DownscaleDelay, and a scale-down never goes below
 // the highest demand of the window, so a steady (even noisy) load does not
 // flap. A pool with no replica scales up at once when a request waits.
-// With DisableAutoscaler, Decide holds InitialReplicas.
+// With DisableAutoscaler, Decide holds NumReplicas.
 func Decide(cfg Config, st State, samples []Sample, now time.Time) Decision {
-	c := cfg.withDefaults()
+	c := cfg.WithDefaults()
 	cur := st.Current
 	d := Decision{At: now, From: cur, Desired: cur}
 	if c.DisableAutoscaler {
-		d.Desired = c.clamp(c.InitialReplicas)
+		d.Desired = c.clamp(c.NumReplicas)
 		d.Reason = fmt.Sprintf("autoscaler disabled: holding %d replicas", d.Desired)
 		return d
 	}

@@ -1,9 +1,13 @@
 package scaling
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -33,14 +37,14 @@ type change struct {
 // simulate runs the control loop's sampling and Decide over a fake clock, the
 // pool following every decision at once, and returns the changes.
 func simulate(cfg Config, start int, l load, dur time.Duration) []change {
-	c := cfg.withDefaults()
+	c := cfg.WithDefaults()
 	st := State{Current: start, Ready: start}
 	var samples []Sample
 	var out []change
 	for d := c.Tick; d <= dur; d += c.Tick {
 		now := t0.Add(d)
 		run, q := l(d)
-		samples = append(samples, Sample{At: now, Running: run, Queued: q, Peak: run + q})
+		samples = append(samples, Sample{At: now, InFlight: run, Queued: q, Peak: run + q})
 		if len(samples) > 200 {
 			samples = samples[1:]
 		}
@@ -84,7 +88,7 @@ func TestDecideSimulated(t *testing.T) {
 				if len(ch) == 0 {
 					t.Fatal("no scale-up")
 				}
-				c := scaled.withDefaults()
+				c := scaled.WithDefaults()
 				if first := ch[0].at - 10*time.Second; first > c.UpscaleDelay+c.Tick || ch[0].to <= 1 {
 					t.Errorf("first change %+v: %v after the step, want up within %v", ch[0], first, c.UpscaleDelay+c.Tick)
 				}
@@ -100,7 +104,7 @@ func TestDecideSimulated(t *testing.T) {
 			}},
 		{"down only after the delay", scaled, 8, step(20*time.Second, 8, 1), 40 * time.Second,
 			func(t *testing.T, ch []change) {
-				c := scaled.withDefaults()
+				c := scaled.WithDefaults()
 				if len(ch) == 0 {
 					t.Fatal("no scale-down")
 				}
@@ -116,7 +120,7 @@ func TestDecideSimulated(t *testing.T) {
 			}},
 		{"a load drop reaches its level within one delay, not one per step", scaled, 8, step(20*time.Second, 8, 2), 40 * time.Second,
 			func(t *testing.T, ch []change) {
-				c := scaled.withDefaults()
+				c := scaled.WithDefaults()
 				if len(ch) == 0 || ch[len(ch)-1].to != 2 {
 					t.Fatalf("changes %+v, want to end at 2", ch)
 				}
@@ -133,8 +137,8 @@ func TestDecideSimulated(t *testing.T) {
 			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 5) }},
 		{"bounds held with no load", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 5, steady(0), minute,
 			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 2) }},
-		{"autoscaler disabled holds initial replicas", Config{MaxReplicas: 8, InitialReplicas: 3, DisableAutoscaler: true, MaxConcurrentQueries: 1}, 3, steady(50), minute, noChange},
-		{"scale to zero after the delay", Config{MinReplicas: -1, MaxReplicas: 4}, 1, steady(0), 10 * time.Second,
+		{"autoscaler disabled holds initial replicas", Config{MaxReplicas: 8, NumReplicas: 3, DisableAutoscaler: true, MaxConcurrentQueries: 1}, 3, steady(50), minute, noChange},
+		{"scale to zero after the delay", Config{ScaleToZero: true, MaxReplicas: 4}, 1, steady(0), 10 * time.Second,
 			func(t *testing.T, ch []change) { expectRange(t, ch, 0, 4, 0) }},
 	}
 	for _, tt := range tests {
@@ -174,7 +178,7 @@ func TestDecideCases(t *testing.T) {
 	series := func(ongoing ...[2]int) []Sample {
 		s := make([]Sample, len(ongoing))
 		for i, o := range ongoing {
-			s[i] = Sample{At: now.Add(-time.Duration(len(ongoing)-1-i) * tick), Running: o[0], Queued: o[1], Peak: o[0] + o[1]}
+			s[i] = Sample{At: now.Add(-time.Duration(len(ongoing)-1-i) * tick), InFlight: o[0], Queued: o[1], Peak: o[0] + o[1]}
 		}
 		return s
 	}
@@ -186,7 +190,7 @@ func TestDecideCases(t *testing.T) {
 		return s
 	}
 	cfg := Config{MinReplicas: 1, MaxReplicas: 10, MaxConcurrentQueries: 1, Tick: tick, LookBack: time.Nanosecond}
-	zero := Config{MinReplicas: -1, MaxReplicas: 4, MaxConcurrentQueries: 1, Tick: tick}
+	zero := Config{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1, Tick: tick}
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -216,7 +220,7 @@ func TestDecideCases(t *testing.T) {
 			series(flat(80, [2]int{1, 0})...), 1, "down"},
 		{"down to the highest demand in the window", cfg, State{Current: 8, Ready: 8},
 			series(append(flat(40, [2]int{1, 0}), append([][2]int{{5, 0}}, flat(39, [2]int{2, 0})...)...)...), 5, "down"},
-		{"disabled holds initial", Config{MaxReplicas: 5, InitialReplicas: 2, DisableAutoscaler: true}, State{Current: 2, Ready: 2},
+		{"disabled holds initial", Config{MaxReplicas: 5, NumReplicas: 2, DisableAutoscaler: true}, State{Current: 2, Ready: 2},
 			series(flat(10, [2]int{100, 100})...), 2, "disabled"},
 	}
 	for _, tt := range tests {
@@ -235,52 +239,123 @@ func TestDecideCases(t *testing.T) {
 	}
 }
 
-func TestConfigDefaultsAndValidate(t *testing.T) {
-	d := Config{}.withDefaults()
-	if d.MinReplicas != 1 || d.MaxReplicas != 1 || d.InitialReplicas != 1 || d.MaxConcurrentQueries != 100 ||
-		d.TargetOngoingRequests != 1 || d.MaxQueuedRequests != 200 || d.RequestTimeout != DefaultRequestTimeout ||
-		d.Tick != DefaultTick || d.LookBack != DefaultLookBack || d.UpscaleDelay != DefaultUpscaleDelay ||
-		d.DownscaleDelay != DefaultDownscaleDelay || d.NumCPUs != 1 || d.Logger == nil || d.Clock == nil || d.DisableAutoscaler {
-		t.Errorf("defaults: %+v", d)
-	}
-	n := Config{MinReplicas: -1, InitialReplicas: -1, MaxQueuedRequests: -1, UpscaleDelay: -1, DownscaleDelay: -1, NumCPUs: -1, RequestTimeout: -1}.withDefaults()
-	if n.MinReplicas != 0 || n.InitialReplicas != 0 || n.MaxQueuedRequests != 0 || n.UpscaleDelay != 0 || n.DownscaleDelay != 0 || n.NumCPUs != 0 || n.RequestTimeout >= 0 {
-		t.Errorf("negative means none: %+v", n)
-	}
-	if q := (Config{MaxReplicas: 1000}).withDefaults().MaxQueuedRequests; q != MaxDefaultQueue {
-		t.Errorf("default queue %d, want the cap %d", q, MaxDefaultQueue)
-	}
+func TestConfigDefaults(t *testing.T) {
+	ms := time.Millisecond
 	tests := []struct {
 		name string
 		cfg  Config
-		bad  string
+		want Config // the fields compared; Logger is checked apart
 	}{
-		{"zero config", Config{}, ""},
-		{"min above max", Config{MinReplicas: 3, MaxReplicas: 2}, "min replicas"},
-		{"initial above max", Config{MaxReplicas: 2, InitialReplicas: 3}, "initial replicas"},
-		{"target above capacity", Config{MaxConcurrentQueries: 2, TargetOngoingRequests: 3}, "never scale"},
-		{"negative target", Config{TargetOngoingRequests: -1}, "target"},
-		{"negative capacity", Config{MaxConcurrentQueries: -1}, "max concurrent"},
-		{"negative max", Config{MaxReplicas: -2}, "max replicas"},
+		{"zero value: one autoscaled replica, a queue, no CPU reservation", Config{}, Config{
+			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
+			MaxQueuedRequests: 200, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
+		{"max follows min", Config{MinReplicas: 3}, Config{
+			NumReplicas: 3, MinReplicas: 3, MaxReplicas: 3, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
+			MaxQueuedRequests: 600, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
+		{"max follows num replicas", Config{NumReplicas: 4, DisableAutoscaler: true}, Config{
+			NumReplicas: 4, MinReplicas: 1, MaxReplicas: 4, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
+			MaxQueuedRequests: 800, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second, DisableAutoscaler: true}},
+		{"scale to zero starts with none", Config{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1}, Config{
+			ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1, TargetOngoingRequests: 1,
+			MaxQueuedRequests: 100, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
+		{"no queue", Config{DisableQueue: true, NumCPUs: 0.5}, Config{
+			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
+			DisableQueue: true, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second, NumCPUs: 0.5}},
+		{"default queue capped", Config{MaxReplicas: 1000}, Config{
+			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1000, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
+			MaxQueuedRequests: MaxDefaultQueue, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
+			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			switch {
-			case tt.bad == "" && err != nil:
-				t.Errorf("unexpected error %v", err)
-			case tt.bad != "" && (err == nil || !strings.Contains(err.Error(), tt.bad) || !strings.HasPrefix(err.Error(), "replicaflow: ")):
-				t.Errorf("error %v, want one mentioning %q", err, tt.bad)
+			got := tt.cfg.WithDefaults()
+			if got.Logger == nil {
+				t.Error("no default logger")
+			}
+			got.Logger = nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("defaults\n got %+v\nwant %+v", got, tt.want)
+			}
+			if again := tt.cfg.WithDefaults().WithDefaults(); again.Logger == nil || again.MinReplicas != got.MinReplicas ||
+				again.NumReplicas != got.NumReplicas || again.MaxQueuedRequests != got.MaxQueuedRequests {
+				t.Errorf("defaults applied twice changed the config: %+v", again)
+			}
+			if err := tt.cfg.Validate(); err != nil {
+				t.Errorf("valid config refused: %v", err)
 			}
 		})
 	}
 }
 
-func TestDefaultsIdempotent(t *testing.T) {
-	c := Config{MinReplicas: -1, MaxReplicas: 3, MaxQueuedRequests: -1, UpscaleDelay: -1}
-	once := c.withDefaults()
-	twice := once.withDefaults()
-	if twice.MinReplicas != 0 || twice.MaxQueuedRequests != 0 || twice.UpscaleDelay != 0 || twice.InitialReplicas != 0 {
-		t.Errorf("defaults applied twice changed the config: %+v", twice)
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"negative min", Config{MinReplicas: -1}, "min replicas -1 is negative"},
+		{"scale to zero with a minimum", Config{ScaleToZero: true, MinReplicas: 2}, "scale to zero with min replicas 2"},
+		{"negative max", Config{MaxReplicas: -2}, "max replicas -2 must be at least 1"},
+		{"min above max", Config{MinReplicas: 3, MaxReplicas: 2}, "min replicas 3 is above max replicas 2"},
+		{"num above max", Config{MaxReplicas: 2, NumReplicas: 3}, "num replicas 3 is outside [min replicas 1, max replicas 2]"},
+		{"num below min", Config{MinReplicas: 2, MaxReplicas: 4, NumReplicas: 1}, "num replicas 1 is outside"},
+		{"negative capacity", Config{MaxConcurrentQueries: -1}, "max concurrent queries -1 must be at least 1"},
+		{"negative target", Config{TargetOngoingRequests: -1}, "target ongoing requests per replica -1 must be above 0"},
+		{"target above capacity", Config{MaxConcurrentQueries: 2, TargetOngoingRequests: 3}, "could never scale up"},
+		{"negative queue", Config{MaxQueuedRequests: -1}, "max queued requests -1 is negative"},
+		{"queue size with the queue disabled", Config{DisableQueue: true, MaxQueuedRequests: 5}, "max queued requests 5 with the queue disabled"},
+		{"negative timeout", Config{RequestTimeout: -1}, "request timeout -1ns is negative"},
+		{"negative tick", Config{Tick: -time.Second}, "tick -1s is negative"},
+		{"negative look-back", Config{LookBack: -time.Second}, "look-back -1s is negative"},
+		{"negative upscale delay", Config{UpscaleDelay: -time.Second}, "upscale delay -1s is negative"},
+		{"negative downscale delay", Config{DownscaleDelay: -time.Second}, "downscale delay -1s is negative"},
+		{"negative CPUs", Config{NumCPUs: -1}, "num CPUs -1 is negative"},
+		{"every rule at once", Config{MinReplicas: -1, MaxConcurrentQueries: -1, NumCPUs: -1}, "min replicas -1 is negative; max concurrent queries -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate: %v, want an error containing %q", err, tt.want)
+			}
+			testutil.MustPanic(t, tt.want, func() { NewPool(tt.cfg, nil) })
+		})
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Duration
+		bad  bool
+	}{
+		{in: `"200ms"`, want: Duration(200 * time.Millisecond)},
+		{in: `"1m30s"`, want: Duration(90 * time.Second)},
+		{in: `1000`, want: Duration(time.Microsecond)},
+		{in: `"soon"`, bad: true},
+		{in: `true`, bad: true},
+	} {
+		var d Duration
+		err := json.Unmarshal([]byte(tt.in), &d)
+		switch {
+		case tt.bad && err == nil:
+			t.Errorf("%s: read as %v, want an error", tt.in, d)
+		case !tt.bad && (err != nil || d != tt.want):
+			t.Errorf("%s: %v, %v; want %v", tt.in, d, err, tt.want)
+		}
+	}
+	b, err := json.Marshal(Config{UpscaleDelay: 250 * time.Millisecond}.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"upscale_delay":"250ms"`, `"request_timeout":"30s"`, `"tick":"100ms"`, `"downscale_delay":"5s"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("status JSON %s lacks %s", b, want)
+		}
 	}
 }

@@ -45,5 +45,5 @@ func ExamplePool() {
 	// Output:
 	// serving with connection of replica 1
 	// closed connection of replica 1
-	// replicaflow: service stopped
+	// service stopped
 }

@@ -2,6 +2,7 @@ package scaling
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"sync"
@@ -41,6 +42,9 @@ type Pool struct {
 	change   time.Time // when desired last changed
 	lastDown bool      // the last change of desired was down
 	oversub  bool      // a min replica oversubscribed the CPUs
+	setupErr error     // the last Setup failure, until a replica is ready
+	notReady *Error    // ErrNotReady for setupErr, while no replica is ready
+	waiters  sync.Pool // recycled *waiter
 
 	initial   int           // replicas started by Start
 	readyOnce chan struct{} // closed when the initial replicas are ready
@@ -58,24 +62,25 @@ type Pool struct {
 const decisionRing = 20
 
 // NewPool returns a pool for cfg sharing cpus (nil means no CPU limit). It
-// panics if cfg is invalid (see Config.Validate): the service layer checks
-// the configuration when the service is declared.
+// panics if cfg is invalid (see Config.Validate): check the configuration
+// first where it comes from user input.
 func NewPool(cfg Config, cpus *CPUs) *Pool {
 	if err := cfg.Validate(); err != nil {
-		panic(err.Error())
+		panic(fmt.Sprintf("replicaflow: pool %q: %v", cfg.Name, err))
 	}
-	c := cfg.withDefaults()
-	log := c.Logger.With("service", c.Name)
-	return &Pool{
+	c := cfg.WithDefaults()
+	p := &Pool{
 		cfg:       c,
 		cpus:      cpus,
-		log:       log,
+		log:       c.Logger.With("service", c.Name),
 		cpuMs:     milli(c.NumCPUs),
 		readyOnce: make(chan struct{}),
 		kick:      make(chan struct{}, 1),
 		quit:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
 	}
+	p.waiters.New = func() any { return &waiter{ready: make(chan struct{}, 1)} }
+	return p
 }
 
 // Config returns the pool's configuration with its defaults applied.
@@ -99,13 +104,13 @@ func (p *Pool) Start(ctx context.Context) error {
 	}
 	p.state = poolRunning
 	p.baseCtx, p.cancelAll = context.WithCancel(context.WithoutCancel(ctx))
-	now := p.cfg.Clock.Now()
-	p.desired = p.cfg.InitialReplicas
+	now := time.Now()
+	p.desired = p.cfg.NumReplicas
 	p.change = now
-	p.last = Decision{At: now, Desired: p.desired, Reason: "start"}
-	p.record(p.last)
 	p.initial = math.MaxInt // not ready while the first replicas are created
 	p.reconcileLocked()
+	p.last = Decision{At: now, Desired: p.desired, Reason: "start" + p.pendingLocked()}
+	p.record(p.last)
 	p.initial = p.activeLocked()
 	p.checkReadyLocked()
 	go p.loop()
@@ -128,8 +133,10 @@ func (p *Pool) checkReadyLocked() {
 // requests that has room. With no room it waits in the FIFO queue, and fails
 // with ErrQueueFull when the queue is full, ErrQueueTimeout after
 // RequestTimeout, ErrStopped when the pool shuts down, or ctx.Err() when ctx
-// ends (leaving the queue at once). The caller must Release the replica.
-// Acquire does not allocate when a slot is free.
+// ends (leaving the queue at once). While no replica is ready and the last
+// Setup failed, it fails at once with an error matching ErrNotReady that
+// names the Setup error. The caller must Release the replica. Acquire does
+// not allocate when a slot is free.
 func (p *Pool) Acquire(ctx context.Context) (*Replica, error) {
 	p.mu.Lock()
 	if p.state == poolStopped {
@@ -147,6 +154,11 @@ func (p *Pool) Acquire(ctx context.Context) (*Replica, error) {
 			return r, nil
 		}
 	}
+	if p.notReady != nil && len(p.routable) == 0 {
+		err := p.notReady
+		p.mu.Unlock()
+		return nil, err
+	}
 	if p.queue.n >= p.cfg.MaxQueuedRequests {
 		p.rejected++
 		cold := len(p.routable) == 0
@@ -161,7 +173,8 @@ func (p *Pool) Acquire(ctx context.Context) (*Replica, error) {
 
 // wait queues the caller; p.mu is held on entry and released.
 func (p *Pool) wait(ctx context.Context) (*Replica, error) {
-	w := getWaiter()
+	w := p.waiters.Get().(*waiter)
+	w.state = waiting
 	p.queue.push(w)
 	if o := p.inflight + p.queue.n; o > p.peak {
 		p.peak = o
@@ -174,18 +187,17 @@ func (p *Pool) wait(ctx context.Context) (*Replica, error) {
 
 	var timeout <-chan time.Time
 	if p.cfg.RequestTimeout > 0 {
-		t := p.cfg.Clock.NewTimer(p.cfg.RequestTimeout)
+		t := time.NewTimer(p.cfg.RequestTimeout)
 		defer t.Stop()
-		timeout = t.C()
+		timeout = t.C
 	}
 	var err error
 	select {
 	case <-w.ready:
-		r := w.r
-		st := w.state
-		putWaiter(w)
+		r, st, why := w.r, w.state, w.err
+		p.putWaiter(w)
 		if st == refused {
-			return nil, ErrStopped
+			return nil, why
 		}
 		return r, nil
 	case <-ctx.Done():
@@ -204,11 +216,27 @@ func (p *Pool) wait(ctx context.Context) (*Replica, error) {
 		p.releaseLocked(w.r)
 	case refused:
 		<-w.ready
-		err = ErrStopped
+		err = w.err
 	}
 	p.mu.Unlock()
-	putWaiter(w)
+	p.putWaiter(w)
 	return nil, err
+}
+
+// putWaiter recycles w; its ready buffer must be empty.
+func (p *Pool) putWaiter(w *waiter) {
+	w.r, w.err = nil, nil
+	w.prev, w.next = nil, nil
+	p.waiters.Put(w)
+}
+
+// refuseLocked answers every queued request with err.
+func (p *Pool) refuseLocked(err error) {
+	for w := p.queue.pop(); w != nil; w = p.queue.pop() {
+		w.state = refused
+		w.err = err
+		w.ready <- struct{}{}
+	}
 }
 
 // pickLocked returns the routable replica with the fewest in-flight requests
@@ -296,10 +324,7 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 		p.mu.Lock()
 		started := p.state == poolRunning
 		p.state = poolStopped
-		for w := p.queue.pop(); w != nil; w = p.queue.pop() {
-			w.state = refused
-			w.ready <- struct{}{}
-		}
+		p.refuseLocked(ErrStopped)
 		for _, r := range p.replicas {
 			p.drainLocked(r)
 		}

@@ -6,27 +6,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// waitFor polls cond until it holds or the (generous) timeout passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// start builds and starts a pool and shuts it down at the end of the test.
+// start builds and starts a pool, waits until its initial replicas are
+// ready and shuts it down at the end of the test. Inside a synctest bubble
+// the wait takes no real time.
 func start(t *testing.T, cfg Config, cpus *CPUs) *Pool {
 	t.Helper()
 	if cfg.Logger == nil {
@@ -133,7 +128,7 @@ func (l *lifecycle) checkOnce() {
 func TestOverCapacityWithoutQueue(t *testing.T) {
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprint("capacity ", n), func(t *testing.T) {
-			p := start(t, Config{MaxConcurrentQueries: n, MaxQueuedRequests: -1}, nil)
+			p := start(t, Config{MaxConcurrentQueries: n, DisableQueue: true}, nil)
 			results := make(chan error, n+1)
 			got := make(chan *Replica, n+1)
 			for range n + 1 {
@@ -176,58 +171,73 @@ func TestOverCapacityWithoutQueue(t *testing.T) {
 }
 
 func TestQueueTimeout(t *testing.T) {
-	p := start(t, Config{MaxConcurrentQueries: 1, RequestTimeout: 50 * time.Millisecond}, nil)
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release(r)
-	if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrQueueTimeout) {
-		t.Fatalf("got %v, want ErrQueueTimeout", err)
-	}
-	if q := p.Status().Queued; q != 0 {
-		t.Errorf("%d still queued after the timeout", q)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p := start(t, Config{MaxConcurrentQueries: 1, RequestTimeout: 50 * time.Millisecond}, nil)
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Release(r)
+		begin := time.Now()
+		if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrQueueTimeout) {
+			t.Fatalf("got %v, want ErrQueueTimeout", err)
+		}
+		if waited := time.Since(begin); waited != 50*time.Millisecond {
+			t.Errorf("waited %v in the queue, want the request timeout", waited)
+		}
+		if q := p.Status().Queued; q != 0 {
+			t.Errorf("%d still queued after the timeout", q)
+		}
+	})
 }
 
 func TestCancelledWaiterFreesItsPlace(t *testing.T) {
-	p := start(t, Config{MaxConcurrentQueries: 1, MaxQueuedRequests: 1}, nil)
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := p.Acquire(ctx); done <- err }()
-	waitFor(t, "the waiter to queue", 5*time.Second, func() bool { return p.Status().Queued == 1 })
-	if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrQueueFull) {
-		t.Fatalf("got %v, want ErrQueueFull while the queue is full", err)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled waiter got %v", err)
-	}
-	if q := p.Status().Queued; q != 0 {
-		t.Fatalf("queued %d after cancel", q)
-	}
-	next := make(chan *Replica, 1)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		p := start(t, Config{MaxConcurrentQueries: 1, MaxQueuedRequests: 1}, nil)
 		r, err := p.Acquire(context.Background())
 		if err != nil {
-			t.Error(err)
+			t.Fatal(err)
 		}
-		next <- r
-	}()
-	waitFor(t, "the next waiter to queue", 5*time.Second, func() bool { return p.Status().Queued == 1 })
-	p.Release(r)
-	p.Release(<-next)
-	if s := p.Status(); s.InFlight != 0 || s.Queued != 0 {
-		t.Errorf("status %+v after all releases", s)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := p.Acquire(ctx); done <- err }()
+		synctest.Wait()
+		if q := p.Status().Queued; q != 1 {
+			t.Fatalf("%d queued, want the waiter", q)
+		}
+		if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrQueueFull) {
+			t.Fatalf("got %v, want ErrQueueFull while the queue is full", err)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled waiter got %v", err)
+		}
+		if q := p.Status().Queued; q != 0 {
+			t.Fatalf("queued %d after cancel", q)
+		}
+		next := make(chan *Replica, 1)
+		go func() {
+			r, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			next <- r
+		}()
+		synctest.Wait()
+		if q := p.Status().Queued; q != 1 {
+			t.Fatalf("%d queued, want the next waiter", q)
+		}
+		p.Release(r)
+		p.Release(<-next)
+		if s := p.Status(); s.InFlight != 0 || s.Queued != 0 {
+			t.Errorf("status %+v after all releases", s)
+		}
+	})
 }
 
 // TestReleaseCancelRace races a Release that hands the slot to a waiter with
-// that waiter's cancellation: the slot must never leak.
+// that waiter's cancellation: the slot must never leak. It runs on the real
+// scheduler, outside a bubble, to let the two really race.
 func TestReleaseCancelRace(t *testing.T) {
 	p := start(t, Config{MaxConcurrentQueries: 1}, nil)
 	for i := range 300 {
@@ -239,7 +249,7 @@ func TestReleaseCancelRace(t *testing.T) {
 		got := make(chan *Replica, 1)
 		go func() { r, _ := p.Acquire(ctx); got <- r }()
 		for p.Status().Queued == 0 {
-			time.Sleep(10 * time.Microsecond)
+			runtime.Gosched()
 		}
 		go cancel()
 		p.Release(r)
@@ -253,39 +263,39 @@ func TestReleaseCancelRace(t *testing.T) {
 }
 
 func TestFIFO(t *testing.T) {
-	p := start(t, Config{MaxConcurrentQueries: 1}, nil)
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 5
-	order := make(chan int, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := p.Acquire(context.Background())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			order <- i
-			p.Release(r)
-		}()
-		waitFor(t, "waiter to queue", 5*time.Second, func() bool { return p.Status().Queued == i+1 })
-	}
-	p.Release(r)
-	wg.Wait()
-	for i := range n {
-		if got := <-order; got != i {
-			t.Fatalf("served %d in position %d", got, i)
+	synctest.Test(t, func(t *testing.T) {
+		p := start(t, Config{MaxConcurrentQueries: 1}, nil)
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		const n = 5
+		order := make(chan int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				r, err := p.Acquire(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				order <- i
+				p.Release(r)
+			})
+			synctest.Wait() // waiter i is queued before i+1 starts
+		}
+		p.Release(r)
+		wg.Wait()
+		for i := range n {
+			if got := <-order; got != i {
+				t.Fatalf("served %d in position %d", got, i)
+			}
+		}
+	})
 }
 
 func TestRoutesToFewestInFlight(t *testing.T) {
-	p := start(t, Config{MaxReplicas: 3, InitialReplicas: 3, MaxConcurrentQueries: 2, DisableAutoscaler: true}, nil)
+	p := start(t, Config{MaxReplicas: 3, NumReplicas: 3, MaxConcurrentQueries: 2, DisableAutoscaler: true}, nil)
 	var held []*Replica
 	seen := map[int]int{}
 	for range 6 {
@@ -310,335 +320,421 @@ func TestRoutesToFewestInFlight(t *testing.T) {
 }
 
 func TestLongRequestSurvivesScaleDown(t *testing.T) {
-	l := newLifecycle(t)
-	p := start(t, Config{
-		MaxReplicas: 2, InitialReplicas: 2, MaxConcurrentQueries: 2, TargetOngoingRequests: 2,
-		Tick: 10 * time.Millisecond, LookBack: 30 * time.Millisecond, DownscaleDelay: 150 * time.Millisecond,
-		Setup: l.setup, Teardown: l.teardown,
-	}, nil)
-	// Two long requests, one per replica; demand 2 / target 2 wants 1 replica,
-	// so one of the two busy replicas leaves.
-	a, err := l.acquire(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := l.acquire(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a == b {
-		t.Fatal("both requests on one replica")
-	}
-	waitFor(t, "a replica to leave routing", 10*time.Second, func() bool { return p.Status().Stopping == 1 })
-	time.Sleep(50 * time.Millisecond)
-	if n := l.count(l.tears); n != 0 {
-		t.Fatalf("%d teardowns while both requests run", n)
-	}
-	if s := p.Status(); s.Running != 1 || s.InFlight != 2 {
-		t.Fatalf("status %+v, want 1 running and 2 in flight", s)
-	}
-	// New requests go only to the replica still in routing.
-	c, err := l.acquire(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.release(p, a)
-	l.release(p, b)
-	l.release(p, c)
-	waitFor(t, "the drained replica's teardown", 10*time.Second, func() bool { return l.count(l.tears) == 1 })
-	// The replica counts as stopping until its teardown has returned.
-	waitFor(t, "the drained replica to leave the status", 10*time.Second, func() bool { return p.Status().Stopping == 0 })
-	if s := p.Status(); s.Running != 1 {
-		t.Errorf("status %+v after the drain", s)
-	}
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	l.checkOnce()
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		p := start(t, Config{
+			MaxReplicas: 2, NumReplicas: 2, MaxConcurrentQueries: 2, TargetOngoingRequests: 2,
+			Tick: 10 * time.Millisecond, LookBack: 30 * time.Millisecond, DownscaleDelay: 150 * time.Millisecond,
+			Setup: l.setup, Teardown: l.teardown,
+		}, nil)
+		// Two long requests, one per replica; demand 2 / target 2 wants 1
+		// replica, so one of the two busy replicas leaves after the delay.
+		a, err := l.acquire(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := l.acquire(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a == b {
+			t.Fatal("both requests on one replica")
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if s := p.Status(); s.Stopping != 0 || s.Running != 2 {
+			t.Fatalf("status %+v before the downscale delay, want 2 running", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if s := p.Status(); s.Stopping != 1 || s.Running != 1 || s.InFlight != 2 {
+			t.Fatalf("status %+v after the downscale delay, want 1 running, 1 stopping, 2 in flight", s)
+		}
+		if n := l.count(l.tears); n != 0 {
+			t.Fatalf("%d teardowns while both requests run", n)
+		}
+		// New requests go only to the replica still in routing.
+		c, err := l.acquire(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.release(p, a)
+		l.release(p, b)
+		l.release(p, c)
+		synctest.Wait()
+		// The replica counts as stopping until its teardown has returned.
+		if s := p.Status(); l.count(l.tears) != 1 || s.Stopping != 0 || s.Running != 1 {
+			t.Errorf("status %+v, %d teardowns after the drain; want 1 running, 1 teardown", s, l.count(l.tears))
+		}
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.checkOnce()
+	})
 }
 
 func TestShutdownUnderLoadFailsNoAcceptedRequest(t *testing.T) {
-	l := newLifecycle(t)
-	p := start(t, Config{MaxReplicas: 4, InitialReplicas: 2, MaxConcurrentQueries: 2, Tick: 10 * time.Millisecond,
-		Setup: l.setup, Teardown: l.teardown}, nil)
-	var served, stopped atomic.Int64
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				r, err := l.acquire(context.Background(), p)
-				if errors.Is(err, ErrStopped) {
-					stopped.Add(1)
-					return
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		p := start(t, Config{MaxReplicas: 4, NumReplicas: 2, MaxConcurrentQueries: 2, Tick: 10 * time.Millisecond,
+			Setup: l.setup, Teardown: l.teardown}, nil)
+		var served, stopped atomic.Int64
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				for {
+					r, err := l.acquire(context.Background(), p)
+					if errors.Is(err, ErrStopped) {
+						stopped.Add(1)
+						return
+					}
+					if err != nil {
+						t.Errorf("unexpected %v", err)
+						return
+					}
+					if r.Value("resource") == nil {
+						t.Error("replica serves without its resource")
+					}
+					time.Sleep(2 * time.Millisecond) // the work
+					l.release(p, r)
+					served.Add(1)
 				}
-				if err != nil {
-					t.Errorf("unexpected %v", err)
-					return
-				}
-				if r.Value("resource") == nil {
-					t.Error("replica serves without its resource")
-				}
-				time.Sleep(2 * time.Millisecond)
-				l.release(p, r)
-				served.Add(1)
-			}
-		}()
-	}
-	time.Sleep(150 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := p.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	if served.Load() == 0 || stopped.Load() != 16 {
-		t.Errorf("served %d, stopped %d", served.Load(), stopped.Load())
-	}
-	if s := p.Status(); s.Running+s.Starting+s.Stopping != 0 || s.InFlight != 0 || !s.Stopped {
-		t.Errorf("status after shutdown %+v", s)
-	}
-	if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
-		t.Errorf("acquire after shutdown: %v", err)
-	}
-	l.checkOnce()
+			})
+		}
+		time.Sleep(150 * time.Millisecond) // load for a while: the pool scales up
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if served.Load() == 0 || stopped.Load() != 16 {
+			t.Errorf("served %d, stopped %d", served.Load(), stopped.Load())
+		}
+		if s := p.Status(); s.Running+s.Starting+s.Stopping != 0 || s.InFlight != 0 || !s.Stopped {
+			t.Errorf("status after shutdown %+v", s)
+		}
+		if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrStopped) {
+			t.Errorf("acquire after shutdown: %v", err)
+		}
+		l.checkOnce()
+	})
 }
 
 func TestShutdownRefusesWaiters(t *testing.T) {
-	p := NewPool(Config{MaxConcurrentQueries: 1, Logger: quiet}, nil)
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	<-p.Ready()
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	waiter := make(chan error, 1)
-	go func() { _, err := p.Acquire(context.Background()); waiter <- err }()
-	waitFor(t, "the waiter to queue", 5*time.Second, func() bool { return p.Status().Queued == 1 })
-	down := make(chan error, 1)
-	go func() { down <- p.Shutdown(context.Background()) }()
-	if err := <-waiter; !errors.Is(err, ErrStopped) {
-		t.Errorf("waiter got %v, want ErrStopped", err)
-	}
-	select {
-	case err := <-down:
-		t.Fatalf("shutdown returned %v with a request in flight", err)
-	case <-time.After(30 * time.Millisecond):
-	}
-	p.Release(r)
-	if err := <-down; err != nil {
-		t.Fatal(err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		p := start(t, Config{MaxConcurrentQueries: 1}, nil)
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		waiter := make(chan error, 1)
+		go func() { _, err := p.Acquire(context.Background()); waiter <- err }()
+		synctest.Wait()
+		down := make(chan error, 1)
+		go func() { down <- p.Shutdown(context.Background()) }()
+		if err := <-waiter; !errors.Is(err, ErrStopped) {
+			t.Errorf("waiter got %v, want ErrStopped", err)
+		}
+		synctest.Wait()
+		select {
+		case err := <-down:
+			t.Fatalf("shutdown returned %v with a request in flight", err)
+		default:
+		}
+		p.Release(r)
+		if err := <-down; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestCPUReservation(t *testing.T) {
-	cpus := NewCPUs(2)
-	a := start(t, Config{Name: "a", MaxReplicas: 4, InitialReplicas: 4, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
-	if s := a.Status(); s.Running != 2 || s.Pending != 2 || s.Desired != 4 {
-		t.Fatalf("status %+v, want 2 running and 2 pending", s)
-	}
-	if u := cpus.Used(); u != 2 {
-		t.Fatalf("used %g CPUs, want 2", u)
-	}
-	// Min replicas start even when that oversubscribes.
-	b := NewPool(Config{Name: "b", NumCPUs: 0.5, Logger: quiet}, cpus)
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	<-b.Ready()
-	if s := b.Status(); s.Running != 1 || cpus.Used() != 2.5 {
-		t.Fatalf("b %+v, used %g; want its min replica running over capacity", s, cpus.Used())
-	}
-	if err := b.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// Still no room for a (2 of 2 used).
-	time.Sleep(50 * time.Millisecond)
-	if s := a.Status(); s.Running != 2 || cpus.Used() != 2 {
-		t.Fatalf("a %+v, used %g after b stopped", s, cpus.Used())
-	}
-	cpus2 := NewCPUs(3.5)
-	c := start(t, Config{Name: "c", MaxReplicas: 4, InitialReplicas: 4, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus2)
-	d := NewPool(Config{Name: "d", Logger: quiet}, cpus2) // takes 1 of the 0.5 left? no: min starts anyway
-	if err := d.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if s := c.Status(); s.Running != 3 || s.Pending != 1 {
-		t.Fatalf("c %+v, want 3 running, 1 pending", s)
-	}
-	if err := d.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// Freed CPUs let a pending replica start at the next tick.
-	if err := c.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if u := cpus2.Used(); u != 0 {
-		t.Errorf("used %g after all shutdowns", u)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cpus := NewCPUs(2)
+		a := start(t, Config{Name: "a", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
+		if s := a.Status(); s.Running != 2 || s.Pending != 2 || s.Desired != 4 {
+			t.Fatalf("status %+v, want 2 running and 2 pending", s)
+		}
+		if u := cpus.Used(); u != 2 {
+			t.Fatalf("used %g CPUs, want 2", u)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if r := a.Status().LastDecision.Reason; !strings.Contains(r, "2 pending for CPUs") {
+			t.Errorf("reason %q does not say replicas wait for CPUs", r)
+		}
+		// Min replicas start even when that oversubscribes.
+		b := start(t, Config{Name: "b", NumCPUs: 0.5}, cpus)
+		if s := b.Status(); s.Running != 1 || cpus.Used() != 2.5 {
+			t.Fatalf("b %+v, used %g; want its min replica running over capacity", s, cpus.Used())
+		}
+		if err := b.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Still no room for a (2 of 2 used).
+		time.Sleep(50 * time.Millisecond)
+		synctest.Wait()
+		if s := a.Status(); s.Running != 2 || cpus.Used() != 2 {
+			t.Fatalf("a %+v, used %g after b stopped", s, cpus.Used())
+		}
+		// A pool that reserves nothing is not limited by the CPUs.
+		free := start(t, Config{Name: "free", MaxReplicas: 8, NumReplicas: 8, DisableAutoscaler: true}, cpus)
+		if s := free.Status(); s.Running != 8 || s.Pending != 0 || cpus.Used() != 2 {
+			t.Fatalf("free %+v, used %g; want 8 running and no reservation", s, cpus.Used())
+		}
+		cpus2 := NewCPUs(3.5)
+		c := start(t, Config{Name: "c", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus2)
+		d := start(t, Config{Name: "d", NumCPUs: 1}, cpus2) // over the 0.5 left: a min replica starts anyway
+		if s := c.Status(); s.Running != 3 || s.Pending != 1 {
+			t.Fatalf("c %+v, want 3 running, 1 pending", s)
+		}
+		if err := d.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if u := cpus2.Used(); u != 0 {
+			t.Errorf("used %g after all shutdowns", u)
+		}
+	})
 }
 
 func TestPendingReplicaStartsWhenCPUsFree(t *testing.T) {
-	cpus := NewCPUs(2)
-	hog := NewPool(Config{Name: "hog", Logger: quiet}, cpus)
-	if err := hog.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	a := start(t, Config{Name: "a", MaxReplicas: 2, InitialReplicas: 2, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
-	if s := a.Status(); s.Running != 1 || s.Pending != 1 {
-		t.Fatalf("status %+v, want 1 running and 1 pending", s)
-	}
-	if err := hog.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the pending replica to start", 10*time.Second, func() bool { return a.Status().Running == 2 })
-	if s := a.Status(); s.Pending != 0 {
-		t.Errorf("status %+v", s)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cpus := NewCPUs(2)
+		hog := start(t, Config{Name: "hog", NumCPUs: 1}, cpus)
+		a := start(t, Config{Name: "a", MaxReplicas: 2, NumReplicas: 2, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
+		if s := a.Status(); s.Running != 1 || s.Pending != 1 {
+			t.Fatalf("status %+v, want 1 running and 1 pending", s)
+		}
+		if r := a.Status().LastDecision.Reason; !strings.Contains(r, "1 pending for CPUs: each replica reserves 1, 2 of 2 in use") {
+			t.Errorf("start reason %q does not say a replica waits for CPUs", r)
+		}
+		if err := hog.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // the next tick
+		synctest.Wait()
+		if s := a.Status(); s.Running != 2 || s.Pending != 0 || strings.Contains(s.LastDecision.Reason, "pending") {
+			t.Errorf("status %+v, want the pending replica running", s)
+		}
+	})
 }
 
 func TestSetupErrorRetried(t *testing.T) {
-	l := newLifecycle(t)
-	l.failFor = 2
-	p := start(t, Config{Setup: l.setup, Teardown: l.teardown}, nil)
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v := r.Value("resource"); v != fmt.Sprintf("conn-%d", r.ID()) {
-		t.Errorf("resource %v", v)
-	}
-	p.Release(r)
-	l.mu.Lock()
-	attempts := l.attempts[r.ID()]
-	l.mu.Unlock()
-	if attempts != 3 {
-		t.Errorf("%d setup attempts, want 3", attempts)
-	}
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	l.checkOnce()
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		l.failFor = 2
+		begin := time.Now()
+		p := start(t, Config{Setup: l.setup, Teardown: l.teardown}, nil)
+		if waited := time.Since(begin); waited != setupBackoffMin+2*setupBackoffMin {
+			t.Errorf("ready after %v, want two backoffs (%v and %v)", waited, setupBackoffMin, 2*setupBackoffMin)
+		}
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := r.Value("resource"); v != fmt.Sprintf("conn-%d", r.ID()) {
+			t.Errorf("resource %v", v)
+		}
+		p.Release(r)
+		l.mu.Lock()
+		attempts := l.attempts[r.ID()]
+		l.mu.Unlock()
+		if attempts != 3 {
+			t.Errorf("%d setup attempts, want 3", attempts)
+		}
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.checkOnce()
+	})
 }
 
-func TestSetupPanicAndNoTrafficBeforeReady(t *testing.T) {
-	release := make(chan struct{})
-	var calls atomic.Int32
-	p := NewPool(Config{Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
-		if calls.Add(1) == 1 {
-			panic("boom")
+// TestSetupFailureFailsFast checks that while no replica can be set up,
+// requests fail at once with the cause (those already waiting too), the
+// status shows it, and the pool serves once Setup succeeds.
+func TestSetupFailureFailsFast(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		refused := errors.New("dial db: connection refused")
+		var broken atomic.Bool
+		broken.Store(true)
+		first := make(chan struct{})
+		var calls atomic.Int32
+		p := NewPool(Config{Name: "db", Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
+			if calls.Add(1) == 1 {
+				<-first // a request queues while the first build runs
+			}
+			if broken.Load() {
+				return refused
+			}
+			return nil
+		}}, nil)
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
 		}
-		<-release
-		return nil
-	}}, nil)
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if r, err := p.Acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("got %v, %v before setup finished; want the deadline", r, err)
-	}
-	if s := p.Status(); s.Starting != 1 || s.Running != 0 {
-		t.Errorf("status %+v", s)
-	}
-	close(release)
-	r, err := p.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Release(r)
-	if calls.Load() != 2 {
-		t.Errorf("%d setup calls, want 2", calls.Load())
-	}
+		defer p.Shutdown(context.Background())
+		queued := make(chan error, 1)
+		go func() { _, err := p.Acquire(context.Background()); queued <- err }()
+		synctest.Wait()
+		if s := p.Status(); s.Queued != 1 || s.Starting != 1 {
+			t.Fatalf("status %+v, want a request queued while the replica starts", s)
+		}
+		begin := time.Now()
+		close(first)
+		err := <-queued
+		const want = "no replica is ready: dial db: connection refused"
+		if !errors.Is(err, ErrNotReady) || err.Error() != want || time.Since(begin) != 0 {
+			t.Fatalf("queued request got %v after %v, want %q at once", err, time.Since(begin), want)
+		}
+		var re interface{ RetryAfter() time.Duration }
+		if !errors.As(err, &re) || re.RetryAfter() <= 0 {
+			t.Errorf("%v has no Retry-After", err)
+		}
+		if _, err := p.Acquire(context.Background()); !errors.Is(err, ErrNotReady) || time.Since(begin) != 0 {
+			t.Fatalf("next request got %v after %v, want ErrNotReady at once", err, time.Since(begin))
+		}
+		if s := p.Status(); s.SetupError != refused.Error() || s.Running != 0 || s.Queued != 0 {
+			t.Errorf("status %+v, want the setup error", s)
+		}
+		broken.Store(false)
+		time.Sleep(setupBackoffMax) // past the next retry
+		synctest.Wait()
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatalf("after the build works: %v", err)
+		}
+		p.Release(r)
+		if s := p.Status(); s.SetupError != "" || s.Running != 1 {
+			t.Errorf("status %+v, want the error cleared", s)
+		}
+	})
+}
+
+func TestSetupPanicIsAFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var calls atomic.Int32
+		p := NewPool(Config{Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
+			if calls.Add(1) == 1 {
+				panic("boom")
+			}
+			<-release
+			return nil
+		}}, nil)
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer p.Shutdown(context.Background())
+		synctest.Wait()
+		if r, err := p.Acquire(context.Background()); !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "setup panicked: boom") {
+			t.Fatalf("got %v, %v while setup fails; want ErrNotReady naming the panic", r, err)
+		}
+		time.Sleep(setupBackoffMin) // the retry starts, and blocks
+		synctest.Wait()
+		if s := p.Status(); s.Starting != 1 || s.Running != 0 || calls.Load() != 2 {
+			t.Errorf("status %+v after %d calls", s, calls.Load())
+		}
+		close(release)
+		synctest.Wait()
+		r, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Release(r)
+	})
 }
 
 func TestColdStartFromZero(t *testing.T) {
-	l := newLifecycle(t)
-	p := start(t, Config{MinReplicas: -1, MaxReplicas: 2, Tick: 20 * time.Millisecond,
-		DownscaleDelay: 100 * time.Millisecond, Setup: l.setup, Teardown: l.teardown}, nil)
-	if s := p.Status(); s.Running != 0 || s.Desired != 0 {
-		t.Fatalf("status %+v, want no replica", s)
-	}
-	r, err := l.acquire(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.release(p, r)
-	if d := p.Status().Decisions; len(d) < 2 || d[1].Desired != 1 {
-		t.Errorf("decisions %+v, want a cold start to 1", d)
-	}
-	waitFor(t, "scale back to zero", 10*time.Second, func() bool {
-		s := p.Status()
-		return s.Running == 0 && s.Stopping == 0 && s.Desired == 0
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		p := start(t, Config{ScaleToZero: true, MaxReplicas: 2, Tick: 20 * time.Millisecond,
+			DownscaleDelay: 100 * time.Millisecond, Setup: l.setup, Teardown: l.teardown}, nil)
+		if s := p.Status(); s.Running != 0 || s.Desired != 0 {
+			t.Fatalf("status %+v, want no replica", s)
+		}
+		begin := time.Now()
+		r, err := l.acquire(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(begin); waited != 0 {
+			t.Errorf("cold start took %v, want the wake-up at once", waited)
+		}
+		l.release(p, r)
+		if d := p.Status().Decisions; len(d) < 2 || d[1].Desired != 1 || !strings.Contains(d[1].Reason, "cold start") {
+			t.Errorf("decisions %+v, want a cold start to 1", d)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if s := p.Status(); s.Running != 0 || s.Stopping != 0 || s.Desired != 0 {
+			t.Errorf("status %+v, want scaled back to zero", s)
+		}
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.checkOnce()
 	})
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	l.checkOnce()
 }
 
-// TestScaleUpUnderLoadStep steps a pool of 1..8 replicas (one slot each) to
-// 16 concurrent clients and waits until 8 replicas run, then removes the load
-// and waits for the scale-down. It asserts no speed: the time is logged.
+// TestScaleUpUnderLoadStep steps a pool of 1..8 replicas (one slot each, no
+// CPU reservation) on a 2-CPU capacity to 16 concurrent clients: it reaches
+// 8 replicas, and scales back to 1 once the load stops.
 func TestScaleUpUnderLoadStep(t *testing.T) {
-	l := newLifecycle(t)
-	p := start(t, Config{Name: "step", MaxReplicas: 8, MaxConcurrentQueries: 1, DownscaleDelay: 300 * time.Millisecond,
-		Setup: l.setup, Teardown: l.teardown}, nil)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	begin := time.Now()
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		p := start(t, Config{Name: "step", MaxReplicas: 8, MaxConcurrentQueries: 1, DownscaleDelay: 300 * time.Millisecond,
+			Setup: l.setup, Teardown: l.teardown}, NewCPUs(2))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		begin := time.Now()
+		for range 16 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					r, err := l.acquire(context.Background(), p)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					time.Sleep(10 * time.Millisecond) // the work
+					l.release(p, r)
 				}
-				r, err := l.acquire(context.Background(), p)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				time.Sleep(10 * time.Millisecond)
-				l.release(p, r)
-			}
-		}()
-	}
-	waitFor(t, "8 replicas", 20*time.Second, func() bool { return p.Status().Running == 8 })
-	t.Logf("1 -> 8 replicas in %v", time.Since(begin))
-	if s := p.Status(); s.Running > 8 || s.Desired > 8 {
-		t.Errorf("above max: %+v", s)
-	}
-	close(stop)
-	wg.Wait()
-	waitFor(t, "scale down to 1", 20*time.Second, func() bool {
-		s := p.Status()
-		return s.Running == 1 && s.Stopping == 0
+			})
+		}
+		for p.Status().Running < 8 && time.Since(begin) < 10*time.Second {
+			time.Sleep(DefaultTick)
+		}
+		t.Logf("1 -> 8 replicas in %v", time.Since(begin))
+		if s := p.Status(); s.Running != 8 || s.Desired != 8 || time.Since(begin) > 2*time.Second {
+			t.Errorf("status %+v after %v, want 8 replicas within 2s", s, time.Since(begin))
+		}
+		close(stop)
+		wg.Wait()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if s := p.Status(); s.Running != 1 || s.Stopping != 0 {
+			t.Errorf("status %+v 2s after the load stopped, want 1 replica", s)
+		}
+		if failed.Load() != 0 {
+			t.Errorf("%d requests failed", failed.Load())
+		}
+		if s := p.Status(); len(s.Decisions) == 0 || s.LastDecision.Reason == "" {
+			t.Errorf("no decisions recorded: %+v", s)
+		}
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.checkOnce()
 	})
-	if failed.Load() != 0 {
-		t.Errorf("%d requests failed", failed.Load())
-	}
-	s := p.Status()
-	if len(s.Decisions) == 0 || s.LastDecision.Reason == "" {
-		t.Errorf("no decisions recorded: %+v", s)
-	}
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	l.checkOnce()
 }
 
 func TestAcquireReleaseAllocs(t *testing.T) {
-	p := start(t, Config{MaxReplicas: 4, InitialReplicas: 4, DisableAutoscaler: true}, nil)
+	p := start(t, Config{MaxReplicas: 4, NumReplicas: 4, DisableAutoscaler: true}, nil)
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
 		r, err := p.Acquire(ctx)
@@ -659,20 +755,8 @@ func TestMisuse(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Release(r)
-	func() {
-		defer func() {
-			if v := recover(); v == nil {
-				t.Error("double Release did not panic")
-			}
-		}()
-		p.Release(r)
-	}()
-	func() {
-		defer func() {
-			if v, ok := recover().(string); !ok || v[:13] != "replicaflow: " {
-				t.Errorf("NewPool with a bad config: recovered %v", v)
-			}
-		}()
-		NewPool(Config{MinReplicas: 3, MaxReplicas: 1}, nil)
-	}()
+	testutil.MustPanic(t, "Release of a replica slot that is not held", func() { p.Release(r) })
+	testutil.MustPanic(t, `pool "x": min replicas 3 is above max replicas 1`, func() {
+		NewPool(Config{Name: "x", MinReplicas: 3, MaxReplicas: 1}, nil)
+	})
 }

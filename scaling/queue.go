@@ -1,14 +1,12 @@
 package scaling
 
-import "sync"
-
 // waiterState is where a queued request stands; guarded by Pool.mu.
 type waiterState uint8
 
 const (
 	waiting waiterState = iota // in the queue
 	granted                    // handed a slot of r
-	refused                    // the pool stopped
+	refused                    // answered with err
 )
 
 // waiter is a request waiting for a slot. The grant is sent on ready (buffer
@@ -17,23 +15,9 @@ const (
 type waiter struct {
 	ready      chan struct{}
 	r          *Replica
+	err        error // why it was refused
 	state      waiterState
 	prev, next *waiter
-}
-
-var waiterPool = sync.Pool{New: func() any { return &waiter{ready: make(chan struct{}, 1)} }}
-
-func getWaiter() *waiter {
-	w := waiterPool.Get().(*waiter)
-	w.state = waiting
-	return w
-}
-
-// putWaiter recycles w; its ready buffer must be empty.
-func putWaiter(w *waiter) {
-	w.r = nil
-	w.prev, w.next = nil, nil
-	waiterPool.Put(w)
 }
 
 // waitList is an intrusive FIFO of waiters with O(1) removal.

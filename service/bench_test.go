@@ -1,7 +1,8 @@
-package service_test
+package service
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -9,29 +10,32 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/replicaflow/replicaflow/service"
+	"github.com/replicaflow/replicaflow/internal/hub"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
-// startBench starts a detached service with replicas and waits for them.
-func startBench(b *testing.B, opts ...service.Option) *service.Service {
-	b.Helper()
-	svc := service.New(opts...)
-	svc.SetLogger(logger(nil))
-	b.Cleanup(func() { svc.Stop(context.Background()) })
+// attached makes a service attached as a flow does, logging nowhere, and
+// stops it when the test ends.
+func attached(tb testing.TB, opts ...Option) *Service {
+	tb.Helper()
+	svc := New(opts...)
+	hub.AttachService(svc, hub.Attachment{Logger: slog.New(slog.DiscardHandler)})
+	tb.Cleanup(func() { svc.Stop(context.Background()) })
 	return svc
 }
 
-func ready(b *testing.B, svc *service.Service) {
-	b.Helper()
+// ready starts svc and waits for its replicas.
+func ready(tb testing.TB, svc *Service) {
+	tb.Helper()
 	if err := svc.Start(context.Background()); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	waitFor(b, "ready replicas", 5*time.Second, func() bool { return svc.Ready() == nil })
+	testutil.WaitFor(tb, "ready replicas", 5*time.Second, func() bool { return svc.Ready() == nil })
 }
 
 // BenchmarkEnterLeave measures the replica pool's dispatch overhead as an
-// endpoint pays it: Service.Enter (acquire a slot on the least loaded
-// replica) and Service.Leave (close request dependencies, release).
+// endpoint pays it: Enter (acquire a slot on the least loaded replica) and
+// Leave (close request dependencies, release).
 func BenchmarkEnterLeave(b *testing.B) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	c.Request = httptest.NewRequest("GET", "/", nil)
@@ -45,17 +49,17 @@ func BenchmarkEnterLeave(b *testing.B) {
 		{"replicas=1/replica+request-deps", 1, true},
 	} {
 		b.Run("serial/"+bc.name, func(b *testing.B) {
-			svc := startBench(b, service.Replicas(bc.replicas, bc.replicas), service.NumCPUs(0.01))
-			var rep *service.Dependency[int]
-			var req *service.Dependency[int]
+			svc := attached(b, Replicas(bc.replicas, bc.replicas))
+			var rep, req *Dependency[int]
 			if bc.deps {
-				rep = service.NewDependency(svc, service.ReplicaScope, func(context.Context) (int, error) { return 1, nil }, nil)
-				req = service.NewDependency(svc, service.RequestScope, func(context.Context) (int, error) { return 2, nil }, nil)
+				rep = NewDependency(svc, ReplicaScope, func(context.Context) (int, error) { return 1, nil }, nil)
+				req = NewDependency(svc, RequestScope, func(context.Context) (int, error) { return 2, nil }, nil)
 			}
 			ready(b, svc)
+			h := (*host)(svc)
 			b.ReportAllocs()
 			for b.Loop() {
-				ctx, err := svc.Enter(c)
+				ctx, err := h.Enter(c)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -67,25 +71,26 @@ func BenchmarkEnterLeave(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				svc.Leave(ctx)
+				h.Leave(ctx)
 			}
 		})
 	}
 	for _, n := range []int{1, 8} {
 		b.Run("parallel/replicas="+strconv.Itoa(n), func(b *testing.B) {
-			svc := startBench(b, service.Replicas(n, n), service.NumCPUs(0.01))
+			svc := attached(b, Replicas(n, n))
 			ready(b, svc)
+			h := (*host)(svc)
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
 				c, _ := gin.CreateTestContext(httptest.NewRecorder())
 				c.Request = httptest.NewRequest("GET", "/", nil)
 				for pb.Next() {
-					ctx, err := svc.Enter(c)
+					ctx, err := h.Enter(c)
 					if err != nil {
 						b.Error(err)
 						return
 					}
-					svc.Leave(ctx)
+					h.Leave(ctx)
 				}
 			})
 		})

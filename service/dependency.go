@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/replicaflow/replicaflow/scaling"
@@ -35,7 +36,7 @@ type Dependency[T any] struct {
 	build func(ctx context.Context) (T, error)
 	close func(T) error
 
-	once   sync.Mutex // global scope: guards value/ok
+	mu     sync.Mutex // global scope: guards value, ok and closed
 	value  T
 	ok     bool
 	closed bool
@@ -75,6 +76,9 @@ func NewDependency[T any](svc *Service, scope Scope, build func(ctx context.Cont
 
 func (d *Dependency[T]) scopeOf() Scope { return d.scope }
 
+// String names the dependency by its type, for errors and logs.
+func (d *Dependency[T]) String() string { return reflect.TypeFor[T]().String() }
+
 func (d *Dependency[T]) buildAny(ctx context.Context) (any, error) { return d.build(ctx) }
 
 func (d *Dependency[T]) closeAny(v any) error {
@@ -92,8 +96,8 @@ func (d *Dependency[T]) ensureGlobal(ctx context.Context) error {
 // global returns the global instance, building it if needed. The value is
 // read under the lock: Close and a later rebuild may replace it.
 func (d *Dependency[T]) global(ctx context.Context) (T, error) {
-	d.once.Lock()
-	defer d.once.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.ok {
 		return d.value, nil
 	}
@@ -145,7 +149,7 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 	}
 	v, err := d.build(ctx)
 	if err != nil {
-		return zero, fmt.Errorf("build request dependency: %w", err)
+		return zero, fmt.Errorf("build request dependency %s: %w", d, err)
 	}
 	c.deps = append(c.deps, built{d, v})
 	return v, nil
@@ -154,8 +158,8 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 // Close closes a global dependency's instance, if it was built. Replica and
 // request instances are closed by their service.
 func (d *Dependency[T]) Close() error {
-	d.once.Lock()
-	defer d.once.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if !d.ok || d.closed || d.close == nil {
 		return nil
 	}
@@ -169,7 +173,7 @@ func (c *call) closeRequestDeps() {
 	c.left = true
 	for i := len(c.deps) - 1; i >= 0; i-- {
 		if err := closeSafely(c.deps[i]); err != nil {
-			c.svc.logger.Warn("closing a request dependency failed", "error", err)
+			c.svc.Logger().Warn("closing a request dependency failed", "error", err)
 		}
 	}
 	c.deps = nil
@@ -190,7 +194,7 @@ func (s *Service) buildGlobals(ctx context.Context) error {
 	for _, d := range s.deps {
 		if d.scopeOf() == GlobalScope {
 			if err := d.ensureGlobal(ctx); err != nil {
-				return fmt.Errorf("build global dependency: %w", err)
+				return fmt.Errorf("build global dependency %s: %w", d, err)
 			}
 		}
 	}
@@ -213,7 +217,7 @@ func (s *Service) setupReplica(ctx context.Context, r *scaling.Replica) error {
 		v, err := d.buildAny(ctx)
 		if err != nil {
 			closeAll(s, done)
-			return fmt.Errorf("build replica dependency: %w", err)
+			return fmt.Errorf("build replica dependency %s: %w", d, err)
 		}
 		done = append(done, built{d, v})
 		r.SetValue(d, v)
@@ -237,7 +241,7 @@ func (s *Service) teardownReplica(r *scaling.Replica) {
 func closeAll(s *Service, done []built) {
 	for i := len(done) - 1; i >= 0; i-- {
 		if err := closeSafely(done[i]); err != nil {
-			s.logger.Warn("closing a replica dependency failed", "error", err)
+			s.Logger().Warn("closing a replica dependency failed", "error", err)
 		}
 	}
 }

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/replicaflow/replicaflow/flow"
+	"github.com/gin-gonic/gin"
+
+	"github.com/replicaflow/replicaflow/internal/hub"
 	"github.com/replicaflow/replicaflow/responses"
-	"github.com/replicaflow/replicaflow/scaling"
 	"github.com/replicaflow/replicaflow/service"
 )
+
+func init() { gin.SetMode(gin.TestMode) }
 
 // none is an endpoint input with nothing to bind.
 type none struct{}
@@ -52,79 +55,42 @@ func logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// fast shortens the pool's control loop so scaling happens within a test.
-func fast(down time.Duration) service.Option {
-	return service.Pool(func(c *scaling.Config) {
-		c.Tick = 10 * time.Millisecond
-		c.LookBack = 30 * time.Millisecond
-		c.UpscaleDelay = 30 * time.Millisecond
-		c.DownscaleDelay = down
-	})
-}
-
-// noQueue turns the pool's queue off: a request that finds no free slot is
-// refused at once. (Options.Check refuses a negative MaxQueuedRequests and
-// zero means the pool's default, so the pool's own setting is the way.)
-func noQueue() service.Option {
-	return service.Pool(func(c *scaling.Config) { c.MaxQueuedRequests = -1 })
-}
-
-// harness is an app with one service, served over real HTTP.
-type harness struct {
-	app *flow.Flow
-	svc *service.Service
-	url string
-}
-
-// serve builds an app with one service made from opts, lets declare add
-// endpoints and dependencies, starts the services, waits for the initial
-// replicas and serves the app from an httptest server. Everything stops
-// when the test ends.
-func serve(t *testing.T, log io.Writer, opts []service.Option, declare func(*service.Service)) *harness {
-	t.Helper()
-	app := flow.New(flow.Logger(logger(log)))
-	svc := app.Service(opts...)
-	declare(svc)
-	if err := app.StartServices(context.Background()); err != nil {
-		t.Fatalf("start services: %v", err)
+// newService makes a service from opts, lets declare add its endpoints and
+// dependencies, and attaches it the way a flow does, logging to log (nil:
+// nowhere). It is not started.
+func newService(log io.Writer, opts []service.Option, declare func(*service.Service)) *service.Service {
+	svc := service.New(opts...)
+	if declare != nil {
+		declare(svc)
 	}
-	srv := httptest.NewServer(app.Handler())
+	hub.AttachService(svc, hub.Attachment{Logger: logger(log)})
+	return svc
+}
+
+// start starts svc and stops it when the test ends. It does not wait for
+// the replicas: inside a synctest bubble, synctest.Wait does.
+func start(t *testing.T, svc *service.Service) {
+	t.Helper()
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
 	t.Cleanup(func() {
-		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if err := app.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
+		if err := svc.Stop(ctx); err != nil && svc.State() != service.Stopped {
+			t.Errorf("stop: %v", err)
 		}
 	})
-	waitFor(t, "the initial replicas", 5*time.Second, func() bool { return svc.Ready() == nil })
-	return &harness{app: app, svc: svc, url: srv.URL}
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// result is one HTTP answer, or the error that kept it from coming.
+// result is one HTTP answer.
 type result struct {
 	status int
 	header http.Header
 	body   string
-	err    error
 }
 
 func (r result) String() string {
-	if r.err != nil {
-		return r.err.Error()
-	}
 	return http.StatusText(r.status) + " " + strings.TrimSpace(r.body)
 }
 
@@ -141,38 +107,27 @@ func (r result) problem(t *testing.T) responses.Problem {
 	return p
 }
 
-// get sends a GET with ctx and reads the whole answer.
-func get(ctx context.Context, url string) result {
-	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if err != nil {
-		return result{err: err}
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return result{err: err}
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	return result{status: res.StatusCode, header: res.Header, body: string(b), err: err}
+// get serves a GET of target with ctx through h, in memory.
+func get(ctx context.Context, h http.Handler, target string) result {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, "GET", target, nil))
+	return result{status: rec.Code, header: rec.Header(), body: rec.Body.String()}
 }
 
-// goGet sends a GET in the background; its result arrives on the channel.
-func goGet(ctx context.Context, url string) <-chan result {
+// goGet serves a GET in the background; its result arrives on the channel.
+func goGet(ctx context.Context, h http.Handler, target string) <-chan result {
 	ch := make(chan result, 1)
-	go func() { ch <- get(ctx, url) }()
+	go func() { ch <- get(ctx, h, target) }()
 	return ch
 }
 
 // gates hold requests by ID until the test opens them.
 type gates struct {
-	mu      sync.Mutex
-	m       map[string]chan struct{}
-	entered chan string
+	mu sync.Mutex
+	m  map[string]chan struct{}
 }
 
-func newGates() *gates {
-	return &gates{m: map[string]chan struct{}{}, entered: make(chan string, 64)}
-}
+func newGates() *gates { return &gates{m: map[string]chan struct{}{}} }
 
 func (g *gates) gate(id string) chan struct{} {
 	g.mu.Lock()
@@ -187,10 +142,8 @@ func (g *gates) gate(id string) chan struct{} {
 
 // wait blocks a handler until its gate opens or its request ends.
 func (g *gates) wait(ctx context.Context, id string) error {
-	ch := g.gate(id)
-	g.entered <- id
 	select {
-	case <-ch:
+	case <-g.gate(id):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -198,19 +151,3 @@ func (g *gates) wait(ctx context.Context, id string) error {
 }
 
 func (g *gates) open(id string) { close(g.gate(id)) }
-
-// httptestServer serves app over HTTP until the test ends, and returns its
-// URL. The app's services are shut down at the end.
-func httptestServer(t *testing.T, app *flow.Flow) string {
-	t.Helper()
-	srv := httptest.NewServer(app.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := app.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	return srv.URL
-}

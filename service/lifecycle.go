@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -18,7 +19,7 @@ type State string
 
 // The states of a service. A service starts Initialized; Configure makes it
 // Configured; Start goes through Starting to Running; Stop goes through
-// Stopping to Stopped; a failed transition leaves it in Error with the cause
+// Stopping to Stopped; a failed transition leaves it Failed with the cause
 // in Err.
 const (
 	Initialized State = "initialized"
@@ -27,7 +28,7 @@ const (
 	Running     State = "running"
 	Stopping    State = "stopping"
 	Stopped     State = "stopped"
-	Failed      State = "error"
+	Failed      State = "failed"
 )
 
 // TransitionError is returned for a lifecycle call the service's state does
@@ -59,7 +60,7 @@ func (e errUnavailable) RetryAfter() time.Duration { return 5 * time.Second }
 // State returns the service's lifecycle state.
 func (s *Service) State() State { return *s.state.Load() }
 
-// Err returns the error that put the service in the Error state, or nil.
+// Err returns the error that made the service Failed, or nil.
 func (s *Service) Err() error {
 	s.info.Lock()
 	defer s.info.Unlock()
@@ -73,22 +74,28 @@ func (s *Service) setState(st State, err error) {
 	s.info.Unlock()
 	switch st {
 	case Failed:
-		s.logger.Error("service failed", "error", err)
+		s.Logger().Error("service failed", "error", err)
 	case Running, Stopped:
-		s.logger.Info("service " + string(st))
+		s.Logger().Info("service " + string(st))
 	default:
-		s.logger.Debug("service " + string(st))
+		s.Logger().Debug("service " + string(st))
 	}
 }
 
 // Start builds the service's replicas and routes requests to them. Replicas
 // become ready as their dependencies are built; requests that come before
-// wait in the queue. Start is legal from every state but Running; a service
-// that requires configuration must be configured first. Transitions of one
-// service are serialized.
+// wait in the queue, and while no replica is ready because their build
+// fails, requests are answered 503 at once with the build error. Start is
+// legal from every state but Running; a service that requires
+// configuration must be configured first, and options that break a rule
+// (see Options.Check) are refused. Transitions of one service are
+// serialized.
 func (s *Service) Start(ctx context.Context) error {
 	s.lc.Lock()
 	defer s.lc.Unlock()
+	if err := s.opts.Check(); err != nil {
+		return fmt.Errorf("%s: %w", s, err)
+	}
 	st := s.State()
 	switch {
 	case st == Running:
@@ -101,7 +108,10 @@ func (s *Service) Start(ctx context.Context) error {
 		s.setState(Failed, err)
 		return err
 	}
-	pool := scaling.NewPool(s.poolConfig(), s.cpus)
+	s.mu.Lock()
+	cpus := s.cpus // attach sets it under mu
+	s.mu.Unlock()
+	pool := scaling.NewPool(s.poolConfig(), cpus)
 	if err := pool.Start(ctx); err != nil {
 		s.setState(Failed, err)
 		return err
@@ -133,20 +143,30 @@ func (s *Service) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Ready returns nil when the service can take requests, else the reason.
+// Ready returns nil when the service can take requests, else the reason,
+// with the last replica build error if there is one.
 func (s *Service) Ready() error {
 	pool := s.pool.Load()
 	if pool == nil {
 		return fmt.Errorf("%s", s.State())
 	}
-	st := pool.Status()
-	if st.Running == 0 && st.Min > 0 {
-		return errors.New("no replica is ready")
-	}
-	return nil
+	return notReady(pool.Status())
 }
 
-// Status is a snapshot of a service: its state and its replicas.
+// notReady says why a pool with no ready replica cannot serve, or nil.
+func notReady(st scaling.Status) error {
+	switch {
+	case st.Running > 0 || st.Min == 0:
+		return nil
+	case st.SetupError != "":
+		return errors.New(scaling.ErrNotReady.Error() + ": " + st.SetupError)
+	}
+	return scaling.ErrNotReady
+}
+
+// Status is a snapshot of a service: its state, the error that keeps it
+// from serving (a failed transition, or the build error of replicas none of
+// which is ready) and its replicas with the settings they run with.
 type Status struct {
 	Name         string         `json:"name"`
 	ID           string         `json:"service_id"`
@@ -162,46 +182,27 @@ func (s *Service) Status() Status {
 	err, configured := s.err, s.configured
 	s.info.Unlock()
 	st := Status{Name: s.Name(), ID: s.ID(), State: s.State(), IsConfigured: configured}
-	if err != nil {
-		st.Error = err.Error()
-	}
 	if pool := s.pool.Load(); pool != nil {
 		st.Replicas = pool.Status()
+		if st.Replicas.SetupError != "" {
+			if e := notReady(st.Replicas); e != nil {
+				st.Error = e.Error()
+			}
+		}
 	} else {
-		o := s.opts
-		st.Replicas = scaling.Status{Name: o.Name, Min: o.MinReplicas, Max: o.MaxReplicas, Autoscaler: o.EnableAutoscaler, Stopped: true}
+		st.Replicas = s.opts.pool().Status()
+	}
+	if err != nil {
+		st.Error = err.Error()
 	}
 	return st
 }
 
 func (s *Service) poolConfig() scaling.Config {
-	o := s.opts
-	neg := func(n int) int {
-		if n == 0 {
-			return -1 // zero is meaningful here: the pool reads negative as zero
-		}
-		return n
-	}
-	cfg := scaling.Config{
-		Name:                  o.Name,
-		MinReplicas:           neg(o.MinReplicas),
-		MaxReplicas:           o.MaxReplicas,
-		InitialReplicas:       neg(o.NumReplicas),
-		MaxConcurrentQueries:  o.MaxConcurrentQueries,
-		TargetOngoingRequests: o.TargetOngoingRequests,
-		MaxQueuedRequests:     o.MaxQueuedRequests,
-		RequestTimeout:        o.RequestTimeout,
-		DisableAutoscaler:     !o.EnableAutoscaler,
-		UpscaleDelay:          o.UpscaleDelay,
-		DownscaleDelay:        o.DownscaleDelay,
-		NumCPUs:               o.NumCPUs,
-		Logger:                s.poolLog,
-		Setup:                 s.setupReplica,
-		Teardown:              s.teardownReplica,
-	}
-	if s.tune != nil {
-		s.tune(&cfg)
-	}
+	cfg := s.opts.pool()
+	cfg.Logger = s.poolLog.Load()
+	cfg.Setup = s.setupReplica
+	cfg.Teardown = s.teardownReplica
 	return cfg
 }
 
@@ -233,9 +234,15 @@ func (c *call) Value(key any) any {
 	return c.gin.Value(key)
 }
 
-// Enter admits a call onto one of the service's replicas (endpoint.Host):
-// the least loaded replica with room, else a place in the bounded queue.
-func (s *Service) Enter(c *gin.Context) (context.Context, error) {
+// host is the face a service shows its endpoints (endpoint.Host, and the
+// drain signal WebSocket endpoints look for): the plumbing between them
+// stays off the Service's API.
+type host Service
+
+// Enter admits a call onto one of the service's replicas: the least loaded
+// replica with room, else a place in the bounded queue.
+func (h *host) Enter(c *gin.Context) (context.Context, error) {
+	s := (*Service)(h)
 	pool := s.pool.Load()
 	if pool == nil {
 		return nil, errUnavailable{s.Name()}
@@ -250,18 +257,21 @@ func (s *Service) Enter(c *gin.Context) (context.Context, error) {
 	return &call{Context: c.Request.Context(), gin: c, svc: s, pool: pool, replica: r}, nil
 }
 
-// Leave ends a call admitted by Enter (endpoint.Host): it closes the call's
-// request-scoped dependencies and frees its replica slot.
-func (s *Service) Leave(ctx context.Context) {
+// Leave ends a call admitted by Enter: it closes the call's request-scoped
+// dependencies and frees its replica slot.
+func (h *host) Leave(ctx context.Context) {
 	c := ctx.(*call)
 	defer c.pool.Release(c.replica) // even if a close panics: the slot must come back
 	c.closeRequestDeps()
 }
 
+// Logger is the service's logger.
+func (h *host) Logger() *slog.Logger { return (*Service)(h).Logger() }
+
 // Draining returns a channel closed when the replica that ctx's call (a
 // handler's context) runs on leaves routing, by a scale-down or a stop; nil
-// for another context (endpoint.Drainer).
-func (s *Service) Draining(ctx context.Context) <-chan struct{} {
+// for another context.
+func (h *host) Draining(ctx context.Context) <-chan struct{} {
 	if c, _ := ctx.Value(callKey{}).(*call); c != nil {
 		return c.replica.Stopping()
 	}

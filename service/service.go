@@ -3,30 +3,29 @@
 package service
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/replicaflow/replicaflow/endpoint"
+	"github.com/replicaflow/replicaflow/internal/hub"
 	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/scaling"
 )
 
 // Service is a group of endpoints that share a base route, options, a
 // middleware chain and a pool of replicas. Make one with New (or a flow's
-// Service method), add endpoints, and attach it to a flow.
+// Service method), add endpoints with Handle or WebSocket, and attach it to
+// a flow.
 type Service struct {
-	opts   Options
+	opts   Options // with defaults
 	config *configurer
-	tune   func(*scaling.Config)
 	cpus   *scaling.CPUs
 
 	mu         sync.Mutex
@@ -37,9 +36,8 @@ type Service struct {
 	attached   bool
 
 	engine  atomic.Pointer[gin.Engine]
-	logger  *slog.Logger
-	poolLog *slog.Logger // the logger without the service attribute, which the pool adds
-	level   slog.Level
+	logger  atomic.Pointer[slog.Logger]
+	poolLog atomic.Pointer[slog.Logger] // the logger without the service attribute, which the pool adds
 
 	lc         sync.Mutex // serializes lifecycle transitions; writers of what follows hold it
 	info       sync.Mutex // guards err, configured and current for readers: never held across I/O
@@ -51,104 +49,48 @@ type Service struct {
 	pool       atomic.Pointer[scaling.Pool]
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+// ErrNoService is returned for a service name that is not known.
+var ErrNoService = errors.New("no such service")
+
+func init() { hub.AttachService = attach }
 
 // New makes a detached service from options; attach it to a flow with the
-// flow's AddService. It panics when an option cannot be honoured (see
-// Options.Check for the rules checked when it is attached).
+// flow's AddService, which panics naming the rule when the options break
+// one (see Options.Check).
 func New(opts ...Option) *Service {
-	st := settings{Options: DefaultOptions()}
+	var st settings
 	for _, opt := range opts {
 		opt(&st)
 	}
-	o := st.Options.withDefaults()
-	s := &Service{opts: o, config: st.config, tune: st.tune, level: o.LogLevel}
-	s.SetLogger(slog.Default())
+	s := &Service{opts: st.Options.withDefaults(), config: st.config}
+	s.setLogger(slog.Default())
 	init := Initialized
 	s.state.Store(&init)
 	return s
 }
 
-func (o Options) withDefaults() Options {
-	if o.ServiceID == "" {
-		o.ServiceID = uuid.NewString()
+// attach joins svc (a *Service) to a flow: the flow's middleware runs
+// before the service's own, its logger receives the service's logs, and
+// replicas reserve from its CPUs.
+func attach(svc any, a hub.Attachment) {
+	s := svc.(*Service)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.Logger != nil {
+		s.setLogger(a.Logger)
 	}
-	if o.BaseRoute == "" {
-		o.BaseRoute = "/"
-	}
-	if !strings.HasPrefix(o.BaseRoute, "/") {
-		o.BaseRoute = "/" + o.BaseRoute
-	}
-	if len(o.BaseRoute) > 1 {
-		o.BaseRoute = strings.TrimRight(o.BaseRoute, "/")
-	}
-	if o.Name == "" {
-		o.Name = nameFromRoute(o.BaseRoute)
-	}
-	if o.NumCPUs == 0 {
-		o.NumCPUs = 1
-	}
-	if o.MaxReplicas == 0 {
-		o.MaxReplicas = max(1, o.MinReplicas)
-	}
-	if o.NumReplicas == 0 {
-		o.NumReplicas = o.MinReplicas
-	}
-	if o.MaxConcurrentQueries == 0 {
-		o.MaxConcurrentQueries = 100
-	}
-	if o.TargetOngoingRequests == 0 {
-		o.TargetOngoingRequests = 1
-	}
-	return o
+	s.cpus, s.changed = a.CPUs, a.Changed
+	s.outer = append([]gin.HandlerFunc(nil), a.Middleware...)
+	s.attached = true
+	s.rebuildLocked()
 }
 
-func nameFromRoute(route string) string {
-	name := strings.Trim(route, "/")
-	if name == "" {
-		return "root"
-	}
-	var b strings.Builder
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('-')
-		}
-	}
-	return b.String()
-}
-
-// Check returns an error naming the rule an option set breaks: num replicas
-// outside [min, max], min above max, a target above max concurrent queries,
-// a negative or zero value where one is needed, a malformed name or route.
-func (o Options) Check() error {
-	switch {
-	case !nameRE.MatchString(o.Name):
-		return fmt.Errorf("name %q must be letters, digits, '-', '_' or '.', starting with a letter or digit", o.Name)
-	case strings.ContainsAny(o.BaseRoute, ":*{}?#"):
-		return fmt.Errorf("base route %q must be a plain path (no parameters, wildcards or query)", o.BaseRoute)
-	case o.MinReplicas < 0:
-		return fmt.Errorf("min replicas %d is negative", o.MinReplicas)
-	case o.MaxReplicas < 1:
-		return fmt.Errorf("max replicas %d must be at least 1", o.MaxReplicas)
-	case o.MinReplicas > o.MaxReplicas:
-		return fmt.Errorf("min replicas %d is above max replicas %d", o.MinReplicas, o.MaxReplicas)
-	case o.NumReplicas < o.MinReplicas || o.NumReplicas > o.MaxReplicas:
-		return fmt.Errorf("num replicas %d is outside [min replicas %d, max replicas %d]", o.NumReplicas, o.MinReplicas, o.MaxReplicas)
-	case o.MaxConcurrentQueries < 1:
-		return fmt.Errorf("max concurrent queries %d must be at least 1", o.MaxConcurrentQueries)
-	case o.TargetOngoingRequests <= 0:
-		return fmt.Errorf("target ongoing requests per replica %g must be above 0", o.TargetOngoingRequests)
-	case o.TargetOngoingRequests > float64(o.MaxConcurrentQueries):
-		return fmt.Errorf("target ongoing requests per replica %g is above max concurrent queries %d", o.TargetOngoingRequests, o.MaxConcurrentQueries)
-	case o.NumCPUs < 0:
-		return fmt.Errorf("num CPUs %g is negative", o.NumCPUs)
-	case o.UpscaleDelay < 0 || o.DownscaleDelay < 0 || o.RequestTimeout < 0:
-		return fmt.Errorf("delays and timeouts must not be negative")
-	}
-	return nil
+// setLogger makes the service log through l's handler, filtered at the
+// service's own level.
+func (s *Service) setLogger(l *slog.Logger) {
+	pl := slog.New(levelHandler{l.Handler(), s.opts.LogLevel})
+	s.poolLog.Store(pl)
+	s.logger.Store(pl.With("service", s.opts.Name))
 }
 
 // ID returns the service's instance ID.
@@ -160,7 +102,7 @@ func (s *Service) Name() string { return s.opts.Name }
 // BaseRoute returns the route that prefixes the service's endpoints.
 func (s *Service) BaseRoute() string { return s.opts.BaseRoute }
 
-// Options returns the service's options.
+// Options returns the service's options, with their defaults applied.
 func (s *Service) Options() Options { return s.opts }
 
 // String returns the service's name and base route.
@@ -169,14 +111,7 @@ func (s *Service) String() string {
 }
 
 // Logger returns the service's logger, which logs at the service's level.
-func (s *Service) Logger() *slog.Logger { return s.logger }
-
-// SetLogger makes the service log through l's handler, filtered at the
-// service's own level. The flow calls it when the service is attached.
-func (s *Service) SetLogger(l *slog.Logger) {
-	s.poolLog = slog.New(levelHandler{l.Handler(), s.level})
-	s.logger = s.poolLog.With("service", s.opts.Name)
-}
+func (s *Service) Logger() *slog.Logger { return s.logger.Load() }
 
 // AddEndpoint adds an endpoint to the service. It panics when the service
 // already has an endpoint with the same method and route. Endpoints may be
@@ -219,18 +154,6 @@ func (s *Service) Use(mw ...gin.HandlerFunc) {
 	}
 }
 
-// Attach is called by the flow when the service joins it: outer is the
-// flow's middleware, which runs before the service's own, and cpus the
-// flow's CPU capacity that replicas reserve from (nil: no limit).
-func (s *Service) Attach(outer []gin.HandlerFunc, cpus *scaling.CPUs, changed func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cpus, s.changed = cpus, changed
-	s.outer = append([]gin.HandlerFunc(nil), outer...)
-	s.attached = true
-	s.rebuildLocked()
-}
-
 // ServeHTTP serves a request whose path is under the service's base route.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e := s.engine.Load(); e != nil {
@@ -246,7 +169,7 @@ func (s *Service) rebuildLocked() {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
-	e.Use(s.recover)
+	e.Use(s.recoverPanics)
 	e.Use(s.outer...)
 	if s.opts.LogLevel <= slog.LevelDebug {
 		e.Use(s.accessLog)
@@ -255,7 +178,7 @@ func (s *Service) rebuildLocked() {
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
 	for _, ep := range s.endpoints {
-		e.Handle(ep.Method, join(s.opts.BaseRoute, ep.Route), ep.Handler(s))
+		e.Handle(ep.Method, join(s.opts.BaseRoute, ep.Route), ep.Handler((*host)(s)))
 	}
 	s.engine.Store(e)
 }
@@ -275,8 +198,8 @@ func (s *Service) Path(route string) string { return join(s.opts.BaseRoute, rout
 
 func (s *Service) accessLog(c *gin.Context) {
 	c.Next()
-	if s.logger.Enabled(c, slog.LevelDebug) {
-		s.logger.LogAttrs(c, slog.LevelDebug, "request",
+	if s.Logger().Enabled(c, slog.LevelDebug) {
+		s.Logger().LogAttrs(c, slog.LevelDebug, "request",
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),
 			slog.Int("status", c.Writer.Status()),
@@ -284,16 +207,16 @@ func (s *Service) accessLog(c *gin.Context) {
 	}
 }
 
-// recover answers 500 problem details when middleware panics (the endpoint
+// recoverPanics answers 500 problem details when middleware panics (the endpoint
 // adapter recovers its own panics): the server keeps serving and the client
 // gets an answer.
-func (s *Service) recover(c *gin.Context) {
+func (s *Service) recoverPanics(c *gin.Context) {
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.logger.Error("middleware panicked", "path", c.Request.URL.Path, "panic", p,
+			s.Logger().Error("middleware panicked", "path", c.Request.URL.Path, "panic", p,
 				"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
 				responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)

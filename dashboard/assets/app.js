@@ -6,9 +6,9 @@
   const SVG = 'http://www.w3.org/2000/svg';
   const ICONS = {
     running: '●', starting: '◔', stopping: '◑', stopped: '■',
-    error: '✖', initialized: '○', configured: '◇',
+    failed: '✖', initialized: '○', configured: '◇',
   };
-  const CAN_START = new Set(['initialized', 'configured', 'stopped', 'error']);
+  const CAN_START = new Set(['initialized', 'configured', 'stopped', 'failed']);
   const CAN_STOP = new Set(['running', 'starting']);
 
   const $ = (sel, root = document) => root.querySelector(sel);
