@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -135,12 +134,9 @@ func (f *Flow) refreshDocs() {
 	}
 }
 
-// ErrNoService is returned for a service name the flow does not have.
-var ErrNoService = errors.New("replicaflow: no such service")
-
 // RemoveService detaches the service with the given name: its routes leave
 // the dispatcher at once, then it stops, letting the requests in flight
-// finish until ctx ends. It returns ErrNoService when no service has that
+// finish until ctx ends. It returns service.ErrNoService when no service has that
 // name, and the service's stop error, if any.
 func (f *Flow) RemoveService(ctx context.Context, name string) error {
 	f.mu.Lock()
@@ -155,7 +151,7 @@ func (f *Flow) RemoveService(ctx context.Context, name string) error {
 	}
 	f.mu.Unlock()
 	if svc == nil {
-		return fmt.Errorf("%w: %q", ErrNoService, name)
+		return fmt.Errorf("%w: %q", service.ErrNoService, name)
 	}
 	f.serviceRemoved(svc)
 	return ignoreIdle(svc.Stop(ctx))

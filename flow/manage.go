@@ -69,7 +69,7 @@ func (h manageHost) AddService(svc *service.Service) error { return h.f.addServi
 
 func (h manageHost) RemoveService(ctx context.Context, name string) error {
 	err := h.f.RemoveService(ctx, name)
-	if errors.Is(err, ErrNoService) {
+	if errors.Is(err, service.ErrNoService) {
 		return fmt.Errorf("%w: %q", manage.ErrNoService, name)
 	}
 	return err
