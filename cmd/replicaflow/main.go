@@ -39,7 +39,7 @@ func main() {
 	defer stop()
 	lookup, err := withDotEnv(os.LookupEnv, ".env")
 	if err == nil {
-		err = run(ctx, os.Args[1:], lookup, os.Stderr)
+		err = run(ctx, os.Args[1:], lookup, os.Stderr, slog.Default())
 	}
 	if err != nil {
 		if !errors.Is(err, errUsage) {
@@ -61,8 +61,8 @@ run "replicaflow <command> -h" for its flags.
 `
 
 // run parses args and runs the chosen role until ctx is done. It reads the
-// environment through lookup and writes the usage and the log to stderr.
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer) error {
+// environment through lookup, writes the usage to stderr and logs to log.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stderr io.Writer, log *slog.Logger) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
@@ -73,13 +73,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		if err != nil {
 			return helpIsNoError(err)
 		}
-		return runSupervisor(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+		return runSupervisor(ctx, cfg, log)
 	case "gateway":
 		cfg, err := parseGateway(args[1:], lookup, stderr)
 		if err != nil {
 			return helpIsNoError(err)
 		}
-		return runGateway(ctx, cfg, slog.New(slog.NewTextHandler(stderr, nil)))
+		return runGateway(ctx, cfg, log)
 	case "-h", "--help", "help":
 		fmt.Fprint(stderr, usage)
 		return nil

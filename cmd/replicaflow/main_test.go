@@ -170,7 +170,7 @@ func TestDotEnvErrors(t *testing.T) {
 func TestUsage(t *testing.T) {
 	for _, role := range []string{"supervisor", "gateway"} {
 		var out bytes.Buffer
-		if err := run(context.Background(), []string{role, "-h"}, lookup(nil), &out); err != nil {
+		if err := run(context.Background(), []string{role, "-h"}, lookup(nil), &out, slog.Default()); err != nil {
 			t.Fatalf("%s -h: %v", role, err)
 		}
 		for _, want := range []string{"-addr, REPLICAFLOW_ADDR, API_BIND and API_PORT", ".env", "-body-timeout", "-shutdown-timeout"} {
@@ -180,10 +180,10 @@ func TestUsage(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), nil, lookup(nil), &out); err == nil || !strings.Contains(out.String(), "usage") {
+	if err := run(context.Background(), nil, lookup(nil), &out, slog.Default()); err == nil || !strings.Contains(out.String(), "usage") {
 		t.Fatalf("no command: %v %q", err, out.String())
 	}
-	if err := run(context.Background(), []string{"frobnicate"}, lookup(nil), &out); err == nil {
+	if err := run(context.Background(), []string{"frobnicate"}, lookup(nil), &out, slog.Default()); err == nil {
 		t.Fatal("unknown command accepted")
 	}
 }
@@ -228,7 +228,7 @@ func start(t *testing.T, ctx context.Context, args ...string) (string, <-chan er
 	t.Helper()
 	log := &logBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, lookup(nil), log) }()
+	go func() { done <- run(ctx, args, lookup(nil), io.Discard, slog.New(slog.NewTextHandler(log, nil))) }()
 	return addrOf(t, log), done
 }
 
