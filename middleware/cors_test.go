@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/middleware"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -159,7 +160,7 @@ func TestCORSConfigPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mustPanic(t, tt.want, func() { middleware.CORS(tt.cfg) })
+			testutil.MustPanic(t, tt.want, func() { middleware.CORS(tt.cfg) })
 		})
 	}
 }

@@ -3,8 +3,6 @@ package middleware_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"testing"
 
 	"github.com/gin-gonic/gin"
 )
@@ -33,22 +31,4 @@ func serve(h http.Handler, method, target string, header http.Header) *httptest.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w
-}
-
-// mustPanic runs f and fails unless it panics with a message that starts with
-// "replicaflow: " and contains want.
-func mustPanic(t *testing.T, want string, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v := recover()
-		msg, ok := v.(string)
-		if !ok {
-			t.Fatalf("panic value = %#v, want a string containing %q", v, want)
-		}
-		if !strings.HasPrefix(msg, "replicaflow: ") || !strings.Contains(msg, want) {
-			t.Fatalf("panic %q, want a \"replicaflow: \" message containing %q", msg, want)
-		}
-	}()
-	f()
 }

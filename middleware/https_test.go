@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/middleware"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -75,7 +76,7 @@ func TestHTTPSRedirect(t *testing.T) {
 
 func TestHTTPSPortPanics(t *testing.T) {
 	for _, p := range []int{0, -1, 65536} {
-		mustPanic(t, "outside 1-65535", func() { middleware.HTTPSPort(p) })
+		testutil.MustPanic(t, "outside 1-65535", func() { middleware.HTTPSPort(p) })
 	}
 }
 

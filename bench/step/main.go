@@ -88,7 +88,7 @@ func run(clients, light int, steady time.Duration) error {
 	fmt.Printf("scaling defaults: tick %v, look-back %v, upscale delay %v, downscale delay %v\n\n",
 		scaling.DefaultTick, scaling.DefaultLookBack, scaling.DefaultUpscaleDelay, scaling.DefaultDownscaleDelay)
 
-	load := slowapp.NewLoad("http://" + app.Addr().String() + "/slow/")
+	load := slowapp.NewLoad("http://" + app.Addr().String() + "/slow")
 	defer load.Stop()
 
 	// 1. The step.

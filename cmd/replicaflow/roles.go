@@ -36,7 +36,7 @@ func openRegistry(c common, memory bool) (registry.Registry, *redis.Client, erro
 	return reg, client, nil
 }
 
-func runSupervisor(ctx context.Context, c supervisorConfig) error {
+func runSupervisor(ctx context.Context, c supervisorConfig, log *slog.Logger) error {
 	reg, client, err := openRegistry(c.common, true)
 	if err != nil {
 		return err
@@ -48,15 +48,16 @@ func runSupervisor(ctx context.Context, c supervisorConfig) error {
 	s := supervisor.New(supervisor.Options{
 		Registry: reg, Token: c.Token, RegisterPath: c.RegisterPath, Failures: c.Failures,
 		Successes: c.Successes, Grace: c.Grace, DefaultInterval: c.DefaultInterval, Timeout: c.Timeout,
+		Logger: log,
 	})
 	defer s.Close()
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	return serve(ctx, c.Addr, s, slog.Default())
+	return serve(ctx, c.Addr, s, c.Timeouts, log)
 }
 
-func runGateway(ctx context.Context, c gatewayConfig) error {
+func runGateway(ctx context.Context, c gatewayConfig, log *slog.Logger) error {
 	reg, client, err := openRegistry(c.common, false)
 	if err != nil {
 		return err
@@ -73,7 +74,7 @@ func runGateway(ctx context.Context, c gatewayConfig) error {
 	}
 	opts := gateway.Options{
 		Registry: reg, Store: store, Token: c.Token, DisableManagement: c.DisableManagement,
-		Timeout: c.Timeout, CheckInterval: c.CheckInterval,
+		Timeout: c.Timeout, CheckInterval: c.CheckInterval, Logger: log,
 	}
 	if c.NATSURL != "" {
 		nc, err := nats.Connect(c.NATSURL, nats.Name("replicaflow gateway"), nats.MaxReconnects(-1))
@@ -81,7 +82,7 @@ func runGateway(ctx context.Context, c gatewayConfig) error {
 			return fmt.Errorf("connect to NATS: %w", err)
 		}
 		defer nc.Close() // after the server below has finished its requests
-		ingress, err := distributed.NewIngress(nc, distributed.IngressOptions{Flow: c.NATSFlow, Logger: slog.Default()})
+		ingress, err := distributed.NewIngress(nc, distributed.IngressOptions{Flow: c.NATSFlow, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -93,5 +94,5 @@ func runGateway(ctx context.Context, c gatewayConfig) error {
 	}
 	defer g.Close()
 	g.Start(ctx)
-	return serve(ctx, c.Addr, g, slog.Default())
+	return serve(ctx, c.Addr, g, c.Timeouts, log)
 }

@@ -3,7 +3,7 @@
 // to eight replicas.
 //
 //	go run ./examples/autoscale           # serve on :8000
-//	curl localhost:8000/slow/
+//	curl localhost:8000/slow
 //	curl -s localhost:8000/metrics | grep replicaflow_replicas
 //
 //	go run ./examples/autoscale -load     # drive load in steps and print the replicas
@@ -64,7 +64,7 @@ func run(w io.Writer, phases []phase, every time.Duration, opts ...service.Optio
 		return err
 	}
 	defer app.Shutdown(ctx)
-	load := slowapp.NewLoad("http://" + app.Addr().String() + "/slow/")
+	load := slowapp.NewLoad("http://" + app.Addr().String() + "/slow")
 	defer load.Stop()
 
 	fmt.Fprintf(w, "%6s %7s %7s %8s %8s %7s %8s %6s %7s %6s\n",

@@ -12,19 +12,9 @@ import (
 
 	"github.com/replicaflow/replicaflow/examples/autoscale/slowapp"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/service"
 )
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // TestScalesUpAndDown drives the example's service with more clients than
 // one replica can serve, checks that replicas are added, then stops the load
@@ -41,17 +31,17 @@ func TestScalesUpAndDown(t *testing.T) {
 		srv.Close()
 		app.Shutdown(context.Background())
 	}()
-	waitFor(t, "the first replica", 5*time.Second, func() bool { return svc.Ready() == nil })
+	testutil.WaitFor(t, "the first replica", 5*time.Second, func() bool { return svc.Ready() == nil })
 
-	load := slowapp.NewLoad(srv.URL + "/slow/")
+	load := slowapp.NewLoad(srv.URL + "/slow")
 	defer load.Stop()
 	load.Set(12)
-	waitFor(t, "scale-up under load", 15*time.Second, func() bool { return svc.Status().Replicas.Running >= 6 })
+	testutil.WaitFor(t, "scale-up under load", 15*time.Second, func() bool { return svc.Status().Replicas.Running >= 6 })
 	if st := svc.Status().Replicas; st.Running > 8 || st.Desired > 8 {
 		t.Errorf("more than max replicas: %+v", st)
 	}
 	load.Stop()
-	waitFor(t, "scale-down at rest", 15*time.Second, func() bool {
+	testutil.WaitFor(t, "scale-down at rest", 15*time.Second, func() bool {
 		st := svc.Status().Replicas
 		return st.Running == 1 && st.Stopping == 0
 	})

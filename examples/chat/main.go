@@ -1,9 +1,9 @@
 // Chat is a small broadcast chat over WebSocket: every message a client
 // sends reaches every connected client, whichever replica serves it (the hub
-// is a GlobalScope dependency). GET /chat/ serves the page.
+// is a GlobalScope dependency). GET /chat serves the page.
 //
 //	go run ./examples/chat
-//	open http://localhost:8000/chat/
+//	open http://localhost:8000/chat
 package main
 
 import (

@@ -15,7 +15,12 @@ import (
 	"github.com/replicaflow/replicaflow/flow"
 )
 
-var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+// client follows no redirect, so that the URLs the example shows are checked
+// to answer as they are.
+var client = &http.Client{
+	Transport:     &http.Transport{DisableKeepAlives: true},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 func start(t *testing.T) (app *flow.Flow, base string) {
 	t.Helper()
@@ -76,7 +81,7 @@ func TestChat(t *testing.T) {
 		}
 	})
 
-	res, err := client.Get("http://" + base + "/chat/")
+	res, err := client.Get("http://" + base + "/chat")
 	if err != nil {
 		t.Fatal(err)
 	}

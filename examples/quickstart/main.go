@@ -2,7 +2,7 @@
 // parameter, a raw request and two services on their own base routes.
 //
 //	go run ./examples/quickstart
-//	curl -X POST localhost:8000/ -d '{"val": 1}'
+//	curl localhost:8000/ -H 'Content-Type: application/json' -d '{"val": 1}'
 //	curl 'localhost:8000/my_endpoint?my_int=1'
 //	curl localhost:8000/users/hello
 //	open http://localhost:8000/docs
