@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,21 +30,14 @@ type Host interface {
 func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context, Host) {
 	plan, status, limit := e.Plan, e.Status, e.BodyLimit
 	noBody := status == http.StatusNoContent || status == http.StatusNotModified
+	attrs := []any{"endpoint", e.String()}
 	return func(c *gin.Context, host Host) {
 		// Deferred first so it runs last: a panic in binding (a type's
 		// UnmarshalJSON or UnmarshalText), in the handler or in rendering is
 		// a 500, after Leave has freed the slot.
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				host.Logger().Error("handler panicked", "endpoint", e.String(), "panic", p,
-					"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
-				if !c.Writer.Written() {
-					responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
-				}
-				c.Abort()
+				responses.HandlePanic(c, host.Logger(), p, attrs...)
 			}
 		}()
 		var in Req
@@ -97,9 +89,9 @@ func Fail(c *gin.Context, log *slog.Logger, err error) {
 		c.Abort()
 		return
 	}
-	if p.Status == 499 {
+	if p.Status == responses.StatusClientClosedRequest {
 		c.AbortWithStatus(p.Status)
 		return
 	}
-	responses.WriteProblem(c, p, h)
+	responses.AbortWithProblem(c, p, h)
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"path"
 	"reflect"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -218,7 +217,7 @@ func wsAdapter[Req any](e *Endpoint, h WebSocketHandler[Req], cfg wsConfig) func
 		}
 		conn.SetReadLimit(cfg.readLimit)
 		s := newSocket(conn, r, cfg)
-		s.serve(ctx, host, func(ctx context.Context) error { return h(ctx, in, s.ws) }, e.String())
+		s.serve(ctx, c, host, func(ctx context.Context) error { return h(ctx, in, s.ws) }, e.String())
 		c.Abort()
 	}
 }
@@ -294,7 +293,7 @@ func (s *socket) isAway() bool {
 }
 
 // serve runs the handler for the connection's life and closes it.
-func (s *socket) serve(ctx context.Context, host Host, run func(context.Context) error, name string) {
+func (s *socket) serve(ctx context.Context, c *gin.Context, host Host, run func(context.Context) error, name string) {
 	hctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var drain <-chan struct{}
@@ -313,7 +312,7 @@ func (s *socket) serve(ctx context.Context, host Host, run func(context.Context)
 		go s.keepAlive(life)
 	}
 
-	err := callSafely(hctx, run, host.Logger(), name)
+	err := callSafely(hctx, c, run, host.Logger(), name)
 	code, reason := s.closeFor(err, host.Logger(), name)
 	end()
 	s.conn.Close(code, reason)
@@ -321,17 +320,17 @@ func (s *socket) serve(ctx context.Context, host Host, run func(context.Context)
 }
 
 // callSafely runs the handler, turning a panic into an error.
-func callSafely(ctx context.Context, run func(context.Context) error, log *slog.Logger, name string) (err error) {
+func callSafely(ctx context.Context, c *gin.Context, run func(context.Context) error, log *slog.Logger, name string) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			log.Error("WebSocket handler panicked", "endpoint", name, "panic", p, "stack", string(debug.Stack()))
+			responses.HandlePanic(c, log, p, "endpoint", name) // the answer has begun: it only logs
 			err = errPanicked
 		}
 	}()
 	return run(ctx)
 }
 
-var errPanicked = errors.New("replicaflow: WebSocket handler panicked")
+var errPanicked = errors.New("WebSocket handler panicked")
 
 // closeFor chooses the close code and reason for the handler's result.
 func (s *socket) closeFor(err error, log *slog.Logger, name string) (websocket.StatusCode, string) {

@@ -61,7 +61,7 @@ func (f *Flow) fallbackLocked() http.Handler {
 	e := gin.New()
 	e.Use(f.middleware...)
 	e.NoRoute(func(c *gin.Context) {
-		responses.WriteProblem(c, responses.New(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
+		responses.AbortWithProblem(c, responses.NewProblem(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
 	})
 	return e
 }
