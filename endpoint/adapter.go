@@ -12,7 +12,9 @@ import (
 )
 
 // Host is what an endpoint needs from the service that serves it: a gate onto
-// its replicas and a logger.
+// its replicas and a logger. A Host that also has a method
+// Draining(ctx context.Context) <-chan struct{} can tell a WebSocket when
+// its replica drains (see NewWebSocket).
 type Host interface {
 	// Enter admits a call onto a replica. It blocks until the call may run
 	// and returns the context to give the handler, or an error (rendered as
@@ -27,7 +29,7 @@ type Host interface {
 
 // adapter builds the per-request function of an endpoint: bind, enter a
 // replica, call, render, leave.
-func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context, Host) {
+func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, Host) {
 	plan, status, limit := e.Plan, e.Status, e.BodyLimit
 	noBody := status == http.StatusNoContent || status == http.StatusNotModified
 	attrs := []any{"endpoint", e.String()}
@@ -42,18 +44,18 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 		}()
 		var in Req
 		if err := plan.Bind(c, &in, limit); err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		ctx, err := host.Enter(c)
 		if err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		defer host.Leave(ctx)
 		out, err := h(ctx, in)
 		if err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		if noBody {
@@ -71,15 +73,15 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 		// gin records a render error (a value JSON cannot encode, like NaN)
 		// without writing: answer 500 rather than an empty success.
 		if len(c.Errors) > errs && !c.Writer.Written() {
-			Fail(c, host.Logger(), fmt.Errorf("render %s: %w", e, c.Errors.Last().Err))
+			fail(c, host.Logger(), fmt.Errorf("render %s: %w", e, c.Errors.Last().Err))
 		}
 	}
 }
 
-// Fail answers a request with the problem details for err, and logs errors
+// fail answers a request with the problem details for err, and logs errors
 // that are the server's fault with the request ID (their text is never sent
 // to the client).
-func Fail(c *gin.Context, log *slog.Logger, err error) {
+func fail(c *gin.Context, log *slog.Logger, err error) {
 	p, h, internal := responses.ProblemFor(err)
 	if internal {
 		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
