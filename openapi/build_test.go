@@ -470,3 +470,47 @@ func TestBadTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistrationPlan checks that an operation carrying the plan its
+// endpoint was registered with is described exactly as one whose plan Build
+// makes itself, and that Build describes what that plan binds.
+func TestRegistrationPlan(t *testing.T) {
+	withPlans := allOps()
+	for i, op := range withPlans {
+		if op.Request != nil {
+			plan, err := requests.NewPlan(op.Request)
+			if err != nil {
+				t.Fatal(err)
+			}
+			withPlans[i].Plan = plan
+		}
+	}
+	want, err := openapi.Build(openapi.Info{}, allOps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := openapi.Build(openapi.Info{}, withPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	gotJSON, _ := json.Marshal(got)
+	if string(gotJSON) != string(wantJSON) {
+		t.Fatal("an operation with its registration plan is described differently")
+	}
+
+	// A plan without the query field "verbose": the document follows it.
+	plan, _ := requests.NewPlan(reflect.TypeFor[GetUser]())
+	plan.Fields = slices.DeleteFunc(slices.Clone(plan.Fields), func(f requests.Field) bool { return f.Key == "verbose" })
+	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+		{Method: "GET", Path: "/users/:id", Request: reflect.TypeFor[GetUser](), Plan: plan},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Paths.Find("/users/{id}").Get.Parameters {
+		if p.Value.Name == "verbose" {
+			t.Fatal("Build recomputed the plan instead of using the one given")
+		}
+	}
+}
