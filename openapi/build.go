@@ -232,7 +232,6 @@ func scalarParam(t reflect.Type) *openapi3.Schema {
 }
 
 var (
-	uploadType     = reflect.TypeFor[*requests.UploadFile]()
 	uploadListType = reflect.TypeFor[[]*requests.UploadFile]()
 )
 

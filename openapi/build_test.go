@@ -37,7 +37,8 @@ type User struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	Born    time.Time         `json:"born"`
 	Friends []*User           `json:"friends,omitempty"`
-	secret  string
+	//lint:ignore U1000 an unexported field, which the schema must skip
+	secret string
 }
 
 // Page is a generic page of items.

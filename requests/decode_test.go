@@ -90,6 +90,7 @@ func TestDecodeJSONMessages(t *testing.T) {
 func TestGinContext(t *testing.T) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	c.Request = httptest.NewRequest("GET", "/", nil)
+	//lint:ignore SA1029 the key is gin's, as gin sets it
 	carried := context.WithValue(context.Background(), gin.ContextKey, c)
 	tests := []struct {
 		name string
