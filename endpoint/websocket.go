@@ -84,10 +84,10 @@ func PingInterval(d time.Duration) Option {
 	return wsOption("PingInterval", func(c *wsConfig) { c.ping = d })
 }
 
-// CloseGrace sets how long a handler has to finish once the server, its
-// service or its replica is stopping, before the connection is closed with
-// 1001 (default DefaultCloseGrace). Keep it well below the flow's shutdown
-// timeout.
+// CloseGrace sets how long a handler has to finish once its replica drains
+// (its service stops, scales down or shuts down with the flow), before the
+// connection is closed with 1001 (default DefaultCloseGrace). Keep it well
+// below the flow's shutdown timeout.
 func CloseGrace(d time.Duration) Option {
 	return wsOption("CloseGrace", func(c *wsConfig) { c.grace = max(d, 0) })
 }

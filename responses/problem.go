@@ -33,13 +33,21 @@ const internalDetail = "the server failed to handle the request"
 // Problem is an RFC 9457 problem details object, the body of every error
 // answer.
 type Problem struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail,omitempty"`
-	Instance  string                `json:"instance,omitempty"`
-	RequestID string                `json:"request_id,omitempty"`
-	Errors    []requests.FieldError `json:"errors,omitempty"`
+	// Type identifies the kind of problem; "about:blank" means the status
+	// says it all.
+	Type string `json:"type"`
+	// Title is the status text.
+	Title string `json:"title"`
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Detail says what went wrong with this request, for its client.
+	Detail string `json:"detail,omitempty"`
+	// Instance is the path of the request.
+	Instance string `json:"instance,omitempty"`
+	// RequestID is the request's X-Request-ID, for a client to quote.
+	RequestID string `json:"request_id,omitempty"`
+	// Errors lists the inputs that failed to bind or validate.
+	Errors []requests.FieldError `json:"errors,omitempty"`
 }
 
 // StatusError is an error that chooses the HTTP status it is answered with.
@@ -65,7 +73,9 @@ type RetryAfterError interface {
 // HTTPError is an error that chooses its HTTP status. Handlers make one with
 // Error or Errorf; it keeps its status when wrapped with %w.
 type HTTPError struct {
+	// Status is the status to answer with, 400 to 599.
 	Status int
+	// Detail is sent to the client as the problem's detail.
 	Detail string
 	// Header is added to the answer (e.g. WWW-Authenticate, Retry-After).
 	Header http.Header
