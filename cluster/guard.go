@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // Protect guards h, a handler that changes the running system. With a
@@ -31,7 +31,7 @@ func Allowed(token string, w http.ResponseWriter, r *http.Request) bool {
 		if isLoopback(r.RemoteAddr) && !forwarded(r.Header) {
 			return true
 		}
-		httpx.Problem(w, http.StatusForbidden, "only loopback clients may call this when no token is set")
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusForbidden, "only loopback clients may call this when no token is set", nil), nil)
 		return false
 	}
 	auth := r.Header.Get("Authorization")
@@ -41,7 +41,7 @@ func Allowed(token string, w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="replicaflow"`)
-	httpx.Problem(w, http.StatusUnauthorized, "a valid bearer token is required")
+	responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnauthorized, "a valid bearer token is required", nil), nil)
 	return false
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/replicaflow/replicaflow/cluster"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 //go:embed assets
@@ -34,12 +35,12 @@ func (d *Dashboard) Handler() http.Handler {
 
 		rest, ok := strings.CutPrefix(r.URL.Path, d.cfg.path)
 		if !ok || (rest != "" && rest[0] != '/') {
-			problem(w, http.StatusNotFound, "no dashboard page at "+r.URL.Path)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no dashboard page at "+r.URL.Path, nil), nil)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.Set("Allow", "GET, HEAD")
-			problem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here; the dashboard is read-only")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusMethodNotAllowed, r.Method+" is not allowed here; the dashboard is read-only", nil), nil)
 			return
 		}
 		data := rest == "/api/status"
@@ -60,7 +61,7 @@ func (d *Dashboard) Handler() http.Handler {
 			h.Set("Cache-Control", "no-cache")
 			static.ServeHTTP(w, r)
 		default:
-			problem(w, http.StatusNotFound, "no dashboard page at "+r.URL.Path)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no dashboard page at "+r.URL.Path, nil), nil)
 		}
 	})
 }
@@ -70,31 +71,17 @@ func (d *Dashboard) serveStatus(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("since"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			problem(w, http.StatusBadRequest, "since must be a sample number (the seq of a previous status)")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusBadRequest, "since must be a sample number (the seq of a previous status)", nil), nil)
 			return
 		}
 		since = n
 	}
 	body, err := json.Marshal(d.status(since))
 	if err != nil { // cannot happen with these types; answer as a problem rather than panic
-		problem(w, http.StatusInternalServerError, "the status could not be encoded")
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusInternalServerError, "the status could not be encoded", nil), nil)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(body)
-}
-
-// problem writes an RFC 9457 problem-details response.
-func problem(w http.ResponseWriter, status int, detail string) {
-	body, _ := json.Marshal(map[string]any{
-		"type":   "about:blank",
-		"title":  http.StatusText(status),
-		"status": status,
-		"detail": detail,
-	})
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
 	w.Write(body)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // IngressOptions configures an Ingress. Zero values take the defaults.
@@ -91,7 +93,7 @@ func (in *Ingress) Forward(w http.ResponseWriter, r *http.Request, name, path st
 	in.inFlight.Add(1)
 	defer in.inFlight.Add(-1)
 	if !serviceNameRE.MatchString(name) {
-		writeProblem(w, http.StatusNotFound, "no service named "+name, 0)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no service named "+name, nil), nil)
 		return
 	}
 	if path != "" && !strings.HasPrefix(path, "/") {
@@ -99,22 +101,22 @@ func (in *Ingress) Forward(w http.ResponseWriter, r *http.Request, name, path st
 	}
 	limit := in.nc.MaxPayload()
 	if limit <= 0 {
-		writeProblem(w, http.StatusServiceUnavailable, "not connected to NATS", in.opts.RetryAfter)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "not connected to NATS", nil), responses.RetryAfter(in.opts.RetryAfter))
 		return
 	}
 	if r.ContentLength > limit {
-		in.tooLarge(w, r.ContentLength, limit)
+		in.tooLarge(w, r, r.ContentLength, limit)
 		return
 	}
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
-			writeProblem(w, http.StatusBadRequest, "reading the request body: "+err.Error(), 0)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusBadRequest, "reading the request body: "+err.Error(), nil), nil)
 			return
 		}
 		if int64(len(b)) > limit {
-			in.tooLarge(w, int64(len(b)), limit)
+			in.tooLarge(w, r, int64(len(b)), limit)
 			return
 		}
 		body = b
@@ -134,16 +136,16 @@ func (in *Ingress) Forward(w http.ResponseWriter, r *http.Request, name, path st
 	}
 	h[DeadlineHeader] = []string{"0000000000000"} // sized now, set per attempt
 	if size := int64(headerSize(h) + len(body)); size > limit {
-		in.tooLarge(w, size, limit)
+		in.tooLarge(w, r, size, limit)
 		return
 	}
 	in.send(w, r, name, &nats.Msg{Subject: Subject(in.opts.Prefix, in.opts.Flow, name), Header: h, Data: body})
 }
 
-func (in *Ingress) tooLarge(w http.ResponseWriter, size, limit int64) {
-	writeProblem(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+func (in *Ingress) tooLarge(w http.ResponseWriter, r *http.Request, size, limit int64) {
+	responses.WriteProblem(w, r, responses.NewProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf(
 		"the request (%d bytes or more with its headers) is larger than the NATS payload limit of %d bytes (the server's max_payload); "+
-			"distributed mode cannot carry it: send it to a local service or raise max_payload", size, limit), 0)
+			"distributed mode cannot carry it: send it to a local service or raise max_payload", size, limit), nil), nil)
 }
 
 // send runs the attempts: busy answers are retried with back-off until
@@ -163,7 +165,7 @@ func (in *Ingress) send(w http.ResponseWriter, r *http.Request, name string, msg
 		switch {
 		case err == nil:
 		case errors.Is(err, nats.ErrNoResponders):
-			writeProblem(w, http.StatusServiceUnavailable, "no worker serves "+name, in.opts.RetryAfter)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "no worker serves "+name, nil), responses.RetryAfter(in.opts.RetryAfter))
 			return
 		case r.Context().Err() != nil:
 			return // the client left
@@ -174,26 +176,26 @@ func (in *Ingress) send(w http.ResponseWriter, r *http.Request, name string, msg
 				in.opts.Logger.Warn("distributed: request timed out; trying once more", "service", name)
 				continue
 			}
-			writeProblem(w, http.StatusGatewayTimeout, "service "+name+" did not answer in time", 0)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusGatewayTimeout, "service "+name+" did not answer in time", nil), nil)
 			return
 		case errors.Is(err, nats.ErrMaxPayload):
-			in.tooLarge(w, int64(headerSize(msg.Header)+len(msg.Data)), in.nc.MaxPayload())
+			in.tooLarge(w, r, int64(headerSize(msg.Header)+len(msg.Data)), in.nc.MaxPayload())
 			return
 		default:
 			in.opts.Logger.Warn("distributed: NATS request failed", "service", name, "error", err)
-			writeProblem(w, http.StatusServiceUnavailable, "service "+name+" is unreachable: "+err.Error(), in.opts.RetryAfter)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "service "+name+" is unreachable: "+err.Error(), nil), responses.RetryAfter(in.opts.RetryAfter))
 			return
 		}
 		code, isBusy, err := status(resp.Header)
 		if err != nil {
-			writeProblem(w, http.StatusBadGateway, "service "+name+": "+err.Error(), 0)
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusBadGateway, "service "+name+": "+err.Error(), nil), nil)
 			return
 		}
 		if isBusy {
 			d := backoff(busy)
 			busy++
 			if time.Since(start)+d > in.opts.MaxBusyWait {
-				writeProblem(w, http.StatusServiceUnavailable, "every replica of service "+name+" is busy", in.opts.RetryAfter)
+				responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "every replica of service "+name+" is busy", nil), responses.RetryAfter(in.opts.RetryAfter))
 				return
 			}
 			in.retries.Add(1)

@@ -3,12 +3,7 @@ package distributed
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"strconv"
-	"time"
-
-	"github.com/replicaflow/replicaflow/responses"
 )
 
 // recorder is the http.ResponseWriter a worker serves a request into: it
@@ -58,26 +53,4 @@ func (r *recorder) Flush() {
 		r.streaming = true
 		r.cancel()
 	}
-}
-
-// problem builds the status, headers and body of problem details.
-func problem(status int, detail string, retryAfter time.Duration) (int, http.Header, []byte) {
-	h := http.Header{}
-	h.Set("Content-Type", responses.ProblemContentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	if retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(max(1, int((retryAfter+time.Second-1)/time.Second))))
-	}
-	b, _ := json.Marshal(responses.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
-	return status, h, b
-}
-
-// writeProblem writes problem details to an HTTP client.
-func writeProblem(w http.ResponseWriter, status int, detail string, retryAfter time.Duration) {
-	code, h, b := problem(status, detail, retryAfter)
-	for k, v := range h {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(code)
-	_, _ = w.Write(b)
 }

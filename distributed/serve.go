@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // serve rebuilds the HTTP request a message carries, serves it with the
@@ -88,11 +91,12 @@ func (w *Worker) expired(reply string) {
 
 // answer publishes problem details.
 func (w *Worker) answer(reply string, code int, detail string) {
-	status, hh, body := problem(code, detail, 0)
+	rec := newRecorder(math.MaxInt, func() {})
+	responses.WriteProblem(rec, nil, responses.NewProblem(code, detail, nil), nil)
 	h := nats.Header{}
-	putHeaders(h, hh)
-	h[StatusHeader] = []string{strconv.Itoa(status)}
-	w.reply(reply, h, body)
+	putHeaders(h, rec.header)
+	h[StatusHeader] = []string{strconv.Itoa(rec.status)}
+	w.reply(reply, h, rec.body.Bytes())
 }
 
 // buildRequest turns a message into the HTTP request it carries; the path

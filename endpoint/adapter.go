@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,7 +12,9 @@ import (
 )
 
 // Host is what an endpoint needs from the service that serves it: a gate onto
-// its replicas and a logger.
+// its replicas and a logger. A Host that also has a method
+// Draining(ctx context.Context) <-chan struct{} can tell a WebSocket when
+// its replica drains (see NewWebSocket).
 type Host interface {
 	// Enter admits a call onto a replica. It blocks until the call may run
 	// and returns the context to give the handler, or an error (rendered as
@@ -28,40 +29,33 @@ type Host interface {
 
 // adapter builds the per-request function of an endpoint: bind, enter a
 // replica, call, render, leave.
-func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context, Host) {
+func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, Host) {
 	plan, status, limit := e.Plan, e.Status, e.BodyLimit
 	noBody := status == http.StatusNoContent || status == http.StatusNotModified
+	attrs := []any{"endpoint", e.String()}
 	return func(c *gin.Context, host Host) {
 		// Deferred first so it runs last: a panic in binding (a type's
 		// UnmarshalJSON or UnmarshalText), in the handler or in rendering is
 		// a 500, after Leave has freed the slot.
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				host.Logger().Error("handler panicked", "endpoint", e.String(), "panic", p,
-					"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
-				if !c.Writer.Written() {
-					responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
-				}
-				c.Abort()
+				responses.HandlePanic(c, host.Logger(), p, attrs...)
 			}
 		}()
 		var in Req
 		if err := plan.Bind(c, &in, limit); err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		ctx, err := host.Enter(c)
 		if err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		defer host.Leave(ctx)
 		out, err := h(ctx, in)
 		if err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		if noBody {
@@ -79,15 +73,15 @@ func adapter[Req, Resp any](e *Endpoint, h Handler[Req, Resp]) func(*gin.Context
 		// gin records a render error (a value JSON cannot encode, like NaN)
 		// without writing: answer 500 rather than an empty success.
 		if len(c.Errors) > errs && !c.Writer.Written() {
-			Fail(c, host.Logger(), fmt.Errorf("render %s: %w", e, c.Errors.Last().Err))
+			fail(c, host.Logger(), fmt.Errorf("render %s: %w", e, c.Errors.Last().Err))
 		}
 	}
 }
 
-// Fail answers a request with the problem details for err, and logs errors
+// fail answers a request with the problem details for err, and logs errors
 // that are the server's fault with the request ID (their text is never sent
 // to the client).
-func Fail(c *gin.Context, log *slog.Logger, err error) {
+func fail(c *gin.Context, log *slog.Logger, err error) {
 	p, h, internal := responses.ProblemFor(err)
 	if internal {
 		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
@@ -97,9 +91,9 @@ func Fail(c *gin.Context, log *slog.Logger, err error) {
 		c.Abort()
 		return
 	}
-	if p.Status == 499 {
+	if p.Status == responses.StatusClientClosedRequest {
 		c.AbortWithStatus(p.Status)
 		return
 	}
-	responses.WriteProblem(c, p, h)
+	responses.AbortWithProblem(c, p, h)
 }

@@ -15,12 +15,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/replicaflow/replicaflow/requests"
-	"github.com/replicaflow/replicaflow/responses"
 )
 
-// Handler is the typed function behind an endpoint. It gets the bound,
+// Func is the typed function behind an endpoint. It gets the bound,
 // validated input and returns the output to render or an error.
-type Handler[Req, Resp any] func(ctx context.Context, in Req) (Resp, error)
+type Func[Req, Resp any] func(ctx context.Context, in Req) (Resp, error)
 
 // Endpoint is one route of a service: a method, a route below the service's
 // base route, and a typed handler. Make one with New; its exported fields
@@ -90,44 +89,13 @@ var (
 	braceRE  = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )
 
-// New makes an endpoint from a typed handler. It panics, with a message that
-// says why, when the method or route is malformed or when the request type
-// cannot bind (see package requests).
-func New[Req, Resp any](method, route string, h Handler[Req, Resp], opts ...Option) *Endpoint {
-	if h == nil {
-		panic("replicaflow: endpoint " + method + " " + route + ": nil handler")
-	}
-	method = strings.ToUpper(strings.TrimSpace(method))
-	if !methodRE.MatchString(method) {
-		panic(fmt.Sprintf("replicaflow: endpoint %q %s: the method must be an HTTP method like GET or POST", method, route))
-	}
-	if route == "" {
-		route = "/"
-	}
-	if !strings.HasPrefix(route, "/") {
-		panic(fmt.Sprintf("replicaflow: endpoint %s %q: the route must start with /", method, route))
-	}
-	route = braceRE.ReplaceAllString(route, ":$1")
-	e := &Endpoint{
-		Method:   method,
-		Route:    route,
-		Request:  reflect.TypeFor[Req](),
-		Response: reflect.TypeFor[Resp](),
-		Status:   http.StatusOK,
-	}
-	plan, err := requests.NewPlan(e.Request)
-	if err != nil {
-		panic(fmt.Sprintf("replicaflow: endpoint %s %s: %v", method, route, err))
-	}
-	e.Plan = plan
+// New makes an endpoint from a typed function. It panics, with a message
+// that says why, when the method or route is malformed or when the request
+// type cannot bind (see package requests).
+func New[Req, Resp any](method, route string, h Func[Req, Resp], opts ...Option) *Endpoint {
+	e := newEndpoint("endpoint", method, route, reflect.TypeFor[Req](), reflect.TypeFor[Resp](), h == nil)
 	if err := checkRules(e.Request); err != nil {
-		panic(fmt.Sprintf("replicaflow: endpoint %s %s: %v", method, route, err))
-	}
-	params := RouteParams(route)
-	for _, f := range plan.Fields {
-		if f.Source == requests.Path && !slices.Contains(params, f.Key) {
-			panic(fmt.Sprintf("replicaflow: endpoint %s %s: field %s binds path parameter %q, which the route does not have", method, route, f.Name, f.Key))
-		}
+		panic(fmt.Sprintf("replicaflow: %s: %v", e, err))
 	}
 	for _, o := range opts {
 		o(e)
@@ -136,8 +104,40 @@ func New[Req, Resp any](method, route string, h Handler[Req, Resp], opts ...Opti
 	return e
 }
 
-// RouteParams returns the names of the parameters in a gin route, in order.
-func RouteParams(route string) []string {
+// newEndpoint does the checks every kind of endpoint shares, naming it kind
+// in its panics: a handler, an HTTP method, a route that starts with /, a
+// request type that binds, and a path parameter in the route for each path
+// field. It converts "{id}" in the route to gin's ":id".
+func newEndpoint(kind, method, route string, req, resp reflect.Type, nilHandler bool) *Endpoint {
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if nilHandler {
+		panic(fmt.Sprintf("replicaflow: %s %s %s: nil handler", kind, method, route))
+	}
+	if !methodRE.MatchString(method) {
+		panic(fmt.Sprintf("replicaflow: %s %q %s: the method must be an HTTP method like GET or POST", kind, method, route))
+	}
+	if route == "" {
+		route = "/"
+	}
+	if !strings.HasPrefix(route, "/") {
+		panic(fmt.Sprintf("replicaflow: %s %s %q: the route must start with /", kind, method, route))
+	}
+	route = braceRE.ReplaceAllString(route, ":$1")
+	plan, err := requests.NewPlan(req)
+	if err != nil {
+		panic(fmt.Sprintf("replicaflow: %s %s %s: %v", kind, method, route, err))
+	}
+	params := routeParams(route)
+	for _, f := range plan.Fields {
+		if f.Source == requests.Path && !slices.Contains(params, f.Key) {
+			panic(fmt.Sprintf("replicaflow: %s %s %s: field %s binds path parameter %q, which the route does not have", kind, method, route, f.Name, f.Key))
+		}
+	}
+	return &Endpoint{Method: method, Route: route, Request: req, Response: resp, Plan: plan, Status: http.StatusOK}
+}
+
+// routeParams returns the names of the parameters in a gin route, in order.
+func routeParams(route string) []string {
 	var names []string
 	for seg := range strings.SplitSeq(route, "/") {
 		if len(seg) > 1 && (seg[0] == ':' || seg[0] == '*') {
@@ -155,12 +155,6 @@ func (e *Endpoint) Handler(h Host) gin.HandlerFunc {
 
 // String returns "METHOD route".
 func (e *Endpoint) String() string { return e.Method + " " + e.Route }
-
-var responseType = reflect.TypeFor[responses.Response]()
-
-// Renders reports whether the endpoint's response type renders itself (a
-// responses.Response) rather than as JSON.
-func (e *Endpoint) Renders() bool { return e.Response.Implements(responseType) }
 
 // checkRules validates a zero value of a struct request type once, so that a
 // malformed `binding` tag (an unknown rule) is found at registration rather

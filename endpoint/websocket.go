@@ -2,17 +2,12 @@ package endpoint
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
 	"reflect"
-	"runtime/debug"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -41,21 +36,15 @@ const (
 	DefaultCloseGrace = 2 * time.Second
 )
 
-// Drainer is implemented by a Host that can tell a long call when the
+// drainer is implemented by a Host that can tell a long call when the
 // replica it holds a slot of leaves routing (scale-down, service stop). A
 // WebSocket endpoint then tells its handler to go away and, after the close
-// grace period, closes the connection with 1001. Without it, connections are
-// closed when the host reports it is not ready (a Ready() error method) or
-// when the http.Server shuts down.
-type Drainer interface {
+// grace period, closes the connection with 1001.
+type drainer interface {
 	// Draining returns a channel closed when the replica of the call whose
 	// context (from Enter) is ctx starts to drain.
 	Draining(ctx context.Context) <-chan struct{}
 }
-
-// readiness is the fallback to Drainer: a service that stops is no longer
-// ready.
-type readiness interface{ Ready() error }
 
 // wsConfig holds a WebSocket endpoint's settings.
 type wsConfig struct {
@@ -95,10 +84,10 @@ func PingInterval(d time.Duration) Option {
 	return wsOption("PingInterval", func(c *wsConfig) { c.ping = d })
 }
 
-// CloseGrace sets how long a handler has to finish once the server, its
-// service or its replica is stopping, before the connection is closed with
-// 1001 (default DefaultCloseGrace). Keep it well below the flow's shutdown
-// timeout.
+// CloseGrace sets how long a handler has to finish once its replica drains
+// (its service stops, scales down or shuts down with the flow), before the
+// connection is closed with 1001 (default DefaultCloseGrace). Keep it well
+// below the flow's shutdown timeout.
 func CloseGrace(d time.Duration) Option {
 	return wsOption("CloseGrace", func(c *wsConfig) { c.grace = max(d, 0) })
 }
@@ -132,42 +121,19 @@ var webSocketType = reflect.TypeFor[*requests.WebSocket]()
 // takes a replica slot, upgrades and runs h for the connection's life. Bad
 // input is refused before the upgrade with problem details (400, 422), a
 // plain HTTP request with 426, a foreign origin with 403, a full service
-// with 503 and Retry-After. NewWebSocket panics, saying why, when the route
-// is malformed or Req has body, form or file fields (an upgrade has no
-// body).
+// with 503 and Retry-After. When the host can tell that the call's replica
+// drains (it has a Draining(ctx) <-chan struct{} method, as a service
+// does: its replicas drain when it stops or scales down), the handler is
+// told to go away and the connection is closed with 1001 after the close
+// grace period. NewWebSocket panics, saying why, when the route is
+// malformed or Req has body, form or file fields (an upgrade has no body).
 func NewWebSocket[Req any](route string, h WebSocketHandler[Req], opts ...Option) *Endpoint {
-	if h == nil {
-		panic("replicaflow: WebSocket endpoint " + route + ": nil handler")
+	e := newEndpoint("WebSocket endpoint", http.MethodGet, route, reflect.TypeFor[Req](), webSocketType, h == nil)
+	if e.Plan.HasBody || e.Plan.HasForm {
+		panic(fmt.Sprintf("replicaflow: %s: %s must bind only path, query, header and cookie fields (an upgrade request has no body); read messages with requests.ReadJSON", e, e.Request))
 	}
-	if route == "" {
-		route = "/"
-	}
-	if !strings.HasPrefix(route, "/") {
-		panic(fmt.Sprintf("replicaflow: WebSocket endpoint %q: the route must start with /", route))
-	}
-	route = braceRE.ReplaceAllString(route, ":$1")
-	e := &Endpoint{
-		Method:    http.MethodGet,
-		Route:     route,
-		Request:   reflect.TypeFor[Req](),
-		Response:  webSocketType,
-		Status:    http.StatusSwitchingProtocols,
-		WebSocket: true,
-	}
-	plan, err := requests.NewPlan(e.Request)
-	if err != nil {
-		panic(fmt.Sprintf("replicaflow: WebSocket endpoint %s: %v", route, err))
-	}
-	if plan.HasBody || plan.HasForm {
-		panic(fmt.Sprintf("replicaflow: WebSocket endpoint %s: %s must bind only path, query, header and cookie fields (an upgrade request has no body); read messages with requests.ReadJSON", route, e.Request))
-	}
-	e.Plan = plan
-	params := RouteParams(route)
-	for _, f := range plan.Fields {
-		if f.Source == requests.Path && !slices.Contains(params, f.Key) {
-			panic(fmt.Sprintf("replicaflow: WebSocket endpoint %s: field %s binds path parameter %q, which the route does not have", route, f.Name, f.Key))
-		}
-	}
+	e.Status = http.StatusSwitchingProtocols
+	e.WebSocket = true
 	e.ws = &wsConfig{readLimit: DefaultReadLimit, ping: DefaultPingInterval, grace: DefaultCloseGrace}
 	for _, o := range opts {
 		o(e)
@@ -187,25 +153,26 @@ var errUpgradeRequired = &responses.HTTPError{
 // the upgrade, bind, enter a replica, accept, serve, close, leave.
 func wsAdapter[Req any](e *Endpoint, h WebSocketHandler[Req], cfg wsConfig) func(*gin.Context, Host) {
 	plan := e.Plan
+	attrs := []any{"endpoint", e.String()}
 	accept := &websocket.AcceptOptions{OriginPatterns: cfg.origins, Subprotocols: cfg.subprotocols}
 	return func(c *gin.Context, host Host) {
 		r := c.Request
 		if !isUpgrade(r) {
-			Fail(c, host.Logger(), errUpgradeRequired)
+			fail(c, host.Logger(), errUpgradeRequired)
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && !originAllowed(origin, r.Host, cfg.origins) {
-			Fail(c, host.Logger(), responses.Error(http.StatusForbidden, "the origin "+origin+" may not open this WebSocket"))
+			fail(c, host.Logger(), responses.Error(http.StatusForbidden, "the origin "+origin+" may not open this WebSocket"))
 			return
 		}
 		var in Req
 		if err := plan.Bind(c, &in, -1); err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		ctx, err := host.Enter(c)
 		if err != nil {
-			Fail(c, host.Logger(), err)
+			fail(c, host.Logger(), err)
 			return
 		}
 		defer host.Leave(ctx)
@@ -218,7 +185,7 @@ func wsAdapter[Req any](e *Endpoint, h WebSocketHandler[Req], cfg wsConfig) func
 		}
 		conn.SetReadLimit(cfg.readLimit)
 		s := newSocket(conn, r, cfg)
-		s.serve(ctx, host, func(ctx context.Context) error { return h(ctx, in, s.ws) }, e.String())
+		s.serve(ctx, c, host, func(ctx context.Context) error { return h(ctx, in, s.ws) }, attrs)
 		c.Abort()
 	}
 }
@@ -260,276 +227,4 @@ func originAllowed(origin, host string, patterns []string) bool {
 		}
 	}
 	return false
-}
-
-// socket is one live connection of a WebSocket endpoint.
-type socket struct {
-	conn *websocket.Conn
-	ws   *requests.WebSocket
-	cfg  wsConfig
-	srv  *http.Server // the server it is tracked with, or nil
-
-	awayOnce sync.Once
-	away     chan struct{} // closed when the connection must end
-	wg       sync.WaitGroup
-}
-
-func newSocket(conn *websocket.Conn, r *http.Request, cfg wsConfig) *socket {
-	s := &socket{conn: conn, cfg: cfg, away: make(chan struct{})}
-	s.ws = requests.NewWebSocket(conn, r, s.away)
-	return s
-}
-
-// goAway tells the connection to end: the handler sees GoingAway, and the
-// connection is closed with 1001 after the grace period.
-func (s *socket) goAway() { s.awayOnce.Do(func() { close(s.away) }) }
-
-func (s *socket) isAway() bool {
-	select {
-	case <-s.away:
-		return true
-	default:
-		return false
-	}
-}
-
-// serve runs the handler for the connection's life and closes it.
-func (s *socket) serve(ctx context.Context, host Host, run func(context.Context) error, name string) {
-	hctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var drain <-chan struct{}
-	if d, ok := host.(Drainer); ok {
-		drain = d.Draining(ctx)
-	}
-	track(s, s.ws.Request(), host, drain == nil)
-	defer untrack(s, host)
-
-	// life ends when the handler returns; it stops the helper goroutines.
-	life, end := context.WithCancel(context.Background())
-	s.wg.Add(1)
-	go s.watch(life, drain, cancel)
-	if s.cfg.ping > 0 {
-		s.wg.Add(1)
-		go s.keepAlive(life)
-	}
-
-	err := callSafely(hctx, run, host.Logger(), name)
-	code, reason := s.closeFor(err, host.Logger(), name)
-	end()
-	s.conn.Close(code, reason)
-	s.wg.Wait()
-}
-
-// callSafely runs the handler, turning a panic into an error.
-func callSafely(ctx context.Context, run func(context.Context) error, log *slog.Logger, name string) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			log.Error("WebSocket handler panicked", "endpoint", name, "panic", p, "stack", string(debug.Stack()))
-			err = errPanicked
-		}
-	}()
-	return run(ctx)
-}
-
-var errPanicked = errors.New("replicaflow: WebSocket handler panicked")
-
-// closeFor chooses the close code and reason for the handler's result.
-func (s *socket) closeFor(err error, log *slog.Logger, name string) (websocket.StatusCode, string) {
-	var ce websocket.CloseError
-	switch {
-	case err == nil:
-		if s.isAway() {
-			return websocket.StatusGoingAway, "server going away"
-		}
-		return websocket.StatusNormalClosure, ""
-	case errors.As(err, &ce):
-		return ce.Code, ce.Reason // the peer closed, or the handler chose
-	case errors.Is(err, websocket.ErrMessageTooBig):
-		return websocket.StatusMessageTooBig, "message too big"
-	case s.isAway() && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-		return websocket.StatusGoingAway, "server going away"
-	case errors.Is(err, errPanicked):
-		return websocket.StatusInternalError, "internal error"
-	}
-	p, _, internal := responses.ProblemFor(err)
-	switch {
-	case p.Status == http.StatusServiceUnavailable:
-		return websocket.StatusTryAgainLater, reason(p.Detail)
-	case internal:
-		log.Error("WebSocket handler failed", "endpoint", name, "error", err)
-		return websocket.StatusInternalError, "internal error"
-	case p.Status == 499: // the handler's context ended
-		return websocket.StatusNormalClosure, ""
-	}
-	return websocket.StatusPolicyViolation, reason(p.Detail)
-}
-
-// reason trims a close reason to what fits a control frame.
-func reason(s string) string {
-	const maxReason = 123
-	if len(s) <= maxReason {
-		return s
-	}
-	s = s[:maxReason]
-	for len(s) > 0 && s[len(s)-1]&0xC0 == 0x80 { // do not cut a UTF-8 sequence
-		s = s[:len(s)-1]
-	}
-	if len(s) > 0 && s[len(s)-1] >= 0xC0 {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// watch turns a drain or a shutdown into a going-away close after the grace
-// period, then ends the handler's context.
-func (s *socket) watch(life context.Context, drain <-chan struct{}, cancel context.CancelFunc) {
-	defer s.wg.Done()
-	away := (<-chan struct{})(s.away)
-	var grace <-chan time.Time
-	for {
-		select {
-		case <-life.Done():
-			return
-		case <-drain:
-			drain = nil
-			s.goAway()
-		case <-away:
-			away = nil
-			t := time.NewTimer(s.cfg.grace)
-			defer t.Stop()
-			grace = t.C
-		case <-grace:
-			s.conn.Close(websocket.StatusGoingAway, "server going away")
-			cancel()
-			return
-		}
-	}
-}
-
-// keepAlive pings the client every interval. A ping is answered only while
-// something reads the connection, so a missing pong counts only then.
-func (s *socket) keepAlive(life context.Context) {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.ping)
-	defer t.Stop()
-	for {
-		select {
-		case <-life.Done():
-			return
-		case <-t.C:
-		}
-		reading := s.ws.Reading()
-		// Not bound to life: a write cut short by a context closes the
-		// connection without a close frame. Close ends a pending Ping.
-		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ping)
-		err := s.conn.Ping(ctx)
-		cancel()
-		if err != nil && reading && s.ws.Reading() && life.Err() == nil {
-			s.conn.CloseNow() // the peer is gone: no handshake to wait for
-			return
-		}
-	}
-}
-
-// A group is a set of live sockets: those served by one http.Server (closed
-// when it shuts down) or those of one host that cannot tell about drains
-// (closed when it stops being ready).
-type group struct {
-	socks map[*socket]struct{}
-	away  bool // the server has shut down
-}
-
-var (
-	groupsMu sync.Mutex
-	servers  = map[*http.Server]*group{}
-	hosts    = map[Host]*group{}
-)
-
-// readyPoll is how often a host without Drainer is checked.
-const readyPoll = 100 * time.Millisecond
-
-// track adds s to its server's group and, if poll, to its host's group.
-// Hijacked connections are invisible to http.Server.Shutdown, so the first
-// socket of a server registers a shutdown hook on it that sends every socket
-// of the server away.
-func track(s *socket, r *http.Request, host Host, poll bool) {
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv != nil {
-		g := servers[srv]
-		if g == nil {
-			g = &group{socks: map[*socket]struct{}{}}
-			servers[srv] = g
-			srv.RegisterOnShutdown(func() { shutdownServer(srv) })
-		}
-		if g.away {
-			s.goAway()
-		}
-		g.socks[s] = struct{}{}
-		s.srv = srv
-	}
-	if rd, ok := host.(readiness); ok && poll {
-		g := hosts[host]
-		if g == nil {
-			g = &group{socks: map[*socket]struct{}{}}
-			hosts[host] = g
-			go pollReady(host, rd, g)
-		}
-		g.socks[s] = struct{}{}
-	}
-}
-
-func untrack(s *socket, host Host) {
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	if g := servers[s.srv]; g != nil {
-		delete(g.socks, s)
-		if g.away && len(g.socks) == 0 {
-			delete(servers, s.srv) // shut down: no socket will come back
-		}
-	}
-	if g := hosts[host]; g != nil {
-		delete(g.socks, s)
-	}
-}
-
-// shutdownServer sends every socket of srv away, now and later.
-func shutdownServer(srv *http.Server) {
-	groupsMu.Lock()
-	defer groupsMu.Unlock()
-	g := servers[srv]
-	if g == nil {
-		return
-	}
-	g.away = true
-	for s := range g.socks {
-		s.goAway()
-	}
-	if len(g.socks) == 0 {
-		delete(servers, srv)
-	}
-}
-
-// pollReady sends a host's sockets away while the host is not ready (it is
-// stopping), and ends when the host has no socket left.
-func pollReady(host Host, rd readiness, g *group) {
-	t := time.NewTicker(readyPoll)
-	defer t.Stop()
-	for range t.C {
-		groupsMu.Lock()
-		if len(g.socks) == 0 {
-			delete(hosts, host)
-			groupsMu.Unlock()
-			return
-		}
-		groupsMu.Unlock()
-		if rd.Ready() == nil {
-			continue
-		}
-		groupsMu.Lock()
-		for s := range g.socks {
-			s.goAway()
-		}
-		groupsMu.Unlock()
-	}
 }

@@ -3,7 +3,7 @@ package endpoint_test
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,37 +13,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
-	"github.com/gin-gonic/gin"
 	"go.uber.org/goleak"
 
 	"github.com/replicaflow/replicaflow/endpoint"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
-
-// slotHost is an endpoint.Host with a fixed number of slots that can tell a
-// call its replica drains (endpoint.Drainer).
-type slotHost struct {
-	slots chan struct{}
-	drain chan struct{}
-}
-
-func newSlotHost(n int) *slotHost {
-	return &slotHost{slots: make(chan struct{}, n), drain: make(chan struct{})}
-}
-
-func (h *slotHost) Enter(c *gin.Context) (context.Context, error) {
-	select {
-	case h.slots <- struct{}{}:
-		return c, nil
-	default:
-		return nil, responses.Error(http.StatusServiceUnavailable, "full")
-	}
-}
-
-func (h *slotHost) Leave(context.Context)                    { <-h.slots }
-func (h *slotHost) Logger() *slog.Logger                     { return slog.New(slog.DiscardHandler) }
-func (h *slotHost) Draining(context.Context) <-chan struct{} { return h.drain }
 
 func noLeaks(t *testing.T) {
 	t.Helper()
@@ -56,19 +32,21 @@ var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 // serveWS serves ep on host and returns its ws:// URL.
 func serveWS(t *testing.T, ep *endpoint.Endpoint, host endpoint.Host) string {
 	t.Helper()
-	gin.SetMode(gin.TestMode)
-	e := gin.New()
-	e.Handle(ep.Method, ep.Route, ep.Handler(host))
-	srv := httptest.NewServer(e)
+	srv := httptest.NewServer(serve(host, ep))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
 }
 
 func dialWS(t *testing.T, url string) *websocket.Conn {
 	t.Helper()
+	return dialWSWith(t, url, &websocket.DialOptions{HTTPClient: client})
+}
+
+func dialWSWith(t *testing.T, url string, opts *websocket.DialOptions) *websocket.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -93,55 +71,6 @@ func closeError(t *testing.T, c *websocket.Conn) websocket.CloseError {
 	}
 }
 
-func TestNewWebSocketPanics(t *testing.T) {
-	type body struct {
-		Name string `json:"name"`
-	}
-	type form struct {
-		Name string `form:"name"`
-	}
-	type path struct {
-		ID int `path:"id"`
-	}
-	h := func(context.Context, struct{}, *requests.WebSocket) error { return nil }
-	tests := []struct {
-		name string
-		make func()
-		want string
-	}{
-		{"body field", func() {
-			endpoint.NewWebSocket("/", func(context.Context, body, *requests.WebSocket) error { return nil })
-		}, "no body"},
-		{"form field", func() {
-			endpoint.NewWebSocket("/", func(context.Context, form, *requests.WebSocket) error { return nil })
-		}, "no body"},
-		{"whole body", func() {
-			endpoint.NewWebSocket("/", func(context.Context, string, *requests.WebSocket) error { return nil })
-		}, "no body"},
-		{"missing path parameter", func() {
-			endpoint.NewWebSocket("/", func(context.Context, path, *requests.WebSocket) error { return nil })
-		}, `path parameter "id"`},
-		{"relative route", func() { endpoint.NewWebSocket("ws", h) }, "must start with /"},
-		{"nil handler", func() { endpoint.NewWebSocket[struct{}]("/", nil) }, "nil handler"},
-		{"bad origin pattern", func() { endpoint.NewWebSocket("/", h, endpoint.AllowOrigins("[")) }, "bad pattern"},
-		{"WebSocket option on an HTTP endpoint", func() {
-			endpoint.New("GET", "/", func(context.Context, struct{}) (int, error) { return 0, nil }, endpoint.ReadLimit(10))
-		}, "WebSocket endpoints only"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				p := recover()
-				msg, _ := p.(string)
-				if !strings.HasPrefix(msg, "replicaflow: ") || !strings.Contains(msg, tt.want) {
-					t.Errorf("panic %v, want a replicaflow: message with %q", p, tt.want)
-				}
-			}()
-			tt.make()
-		})
-	}
-}
-
 func TestNewWebSocketDescribes(t *testing.T) {
 	ep := endpoint.NewWebSocket("/rooms/{room}", func(context.Context, struct {
 		Room string `path:"room"`
@@ -153,33 +82,102 @@ func TestNewWebSocketDescribes(t *testing.T) {
 	}
 }
 
+// TestWebSocketDrainClosesGoingAway checks that the sockets of a replica
+// that drains (its service stops or scales down) are told to go away and
+// closed with 1001 after the grace period, giving their slots back.
 func TestWebSocketDrainClosesGoingAway(t *testing.T) {
 	noLeaks(t)
-	host := newSlotHost(2)
-	var sawAway atomic.Bool
+	host := newTestHost(3, nil)
+	var sawAway atomic.Int32
 	ep := endpoint.NewWebSocket("/", func(ctx context.Context, _ struct{}, conn *requests.WebSocket) error {
 		_, _, err := conn.Read(ctx) // blocks until the close after the grace period
 		select {
 		case <-conn.GoingAway():
-			sawAway.Store(true)
+			sawAway.Add(1)
 		default:
 		}
 		return err
 	}, endpoint.CloseGrace(50*time.Millisecond))
-	c := dialWS(t, serveWS(t, ep, host))
+	url := serveWS(t, ep, host)
+	conns := []*websocket.Conn{dialWS(t, url), dialWS(t, url)}
+	testutil.WaitFor(t, "both sockets to hold a slot", 5*time.Second, func() bool { return host.inUse() == 2 })
 	close(host.drain)
+	for _, c := range conns {
+		if ce := closeError(t, c); ce.Code != websocket.StatusGoingAway {
+			t.Errorf("close %v, want going away", ce)
+		}
+	}
+	testutil.WaitFor(t, "the slots to be given back", 5*time.Second, func() bool { return host.inUse() == 0 })
+	if sawAway.Load() != 2 {
+		t.Errorf("%d handlers saw GoingAway, want 2", sawAway.Load())
+	}
+}
+
+// TestWebSocketDrainLetsHandlerFinish checks that a handler that ends on
+// GoingAway within the grace period closes as it chooses.
+func TestWebSocketDrainLetsHandlerFinish(t *testing.T) {
+	noLeaks(t)
+	host := newTestHost(1, nil)
+	ep := endpoint.NewWebSocket("/", func(ctx context.Context, _ struct{}, conn *requests.WebSocket) error {
+		<-conn.GoingAway()
+		conn.WriteJSON(ctx, "bye")
+		return nil
+	}, endpoint.CloseGrace(time.Minute))
+	c := dialWS(t, serveWS(t, ep, host))
+	testutil.WaitFor(t, "the socket to hold a slot", 5*time.Second, func() bool { return host.inUse() == 1 })
+	close(host.drain)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != `"bye"` {
+		t.Fatalf("read %q %v, want the handler's goodbye", msg, err)
+	}
 	if ce := closeError(t, c); ce.Code != websocket.StatusGoingAway {
 		t.Errorf("close %v, want going away", ce)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(host.slots) > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+}
+
+// TestWebSocketRefusals checks the answers to upgrades that cannot be
+// served: they are problem details, sent before the upgrade.
+func TestWebSocketRefusals(t *testing.T) {
+	ep := endpoint.NewWebSocket("/rooms/{room}", func(context.Context, struct {
+		Room int `path:"room"`
+	}, *requests.WebSocket) error {
+		return nil
+	})
+	upgrade := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}}
+	tests := []struct {
+		name   string
+		slots  int
+		path   string
+		header http.Header
+		status int
+		check  string // "Key: value" that must be present
+	}{
+		{"plain HTTP", 1, "/rooms/1", nil, http.StatusUpgradeRequired, "Upgrade: websocket"},
+		{"foreign origin", 1, "/rooms/1", http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden, ""},
+		{"bad input", 1, "/rooms/x", nil, http.StatusUnprocessableEntity, ""},
+		{"no free slot", 0, "/rooms/1", nil, http.StatusServiceUnavailable, "Retry-After: 1"},
 	}
-	if len(host.slots) != 0 {
-		t.Error("the slot was not given back")
-	}
-	if !sawAway.Load() {
-		t.Error("the handler did not see GoingAway")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", tt.path, nil)
+			if tt.status != http.StatusUpgradeRequired {
+				maps.Copy(req.Header, upgrade)
+			}
+			maps.Copy(req.Header, tt.header)
+			w := httptest.NewRecorder()
+			serve(newTestHost(tt.slots, nil), ep).ServeHTTP(w, req)
+			if w.Code != tt.status || w.Header().Get("Content-Type") != responses.ProblemContentType {
+				t.Fatalf("%d %s: %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+			}
+			if tt.check != "" {
+				k, v, _ := strings.Cut(tt.check, ": ")
+				if w.Header().Get(k) != v {
+					t.Fatalf("%s: %q, want %q", k, w.Header().Get(k), v)
+				}
+			}
+		})
 	}
 }
 
@@ -198,11 +196,17 @@ func TestWebSocketCloseReasons(t *testing.T) {
 		{"unavailable", responses.Error(http.StatusServiceUnavailable, "later"), websocket.StatusTryAgainLater, "later"},
 		{"internal", errors.New("db password wrong"), websocket.StatusInternalError, "internal error"},
 		{"long reason", responses.Error(http.StatusBadRequest, long), websocket.StatusPolicyViolation, long[:122]},
+		{"panic", nil, websocket.StatusInternalError, "internal error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ep := endpoint.NewWebSocket("/", func(context.Context, struct{}, *requests.WebSocket) error { return tt.err })
-			c := dialWS(t, serveWS(t, ep, newSlotHost(1)))
+			ep := endpoint.NewWebSocket("/", func(context.Context, struct{}, *requests.WebSocket) error {
+				if tt.name == "panic" {
+					panic("handler bug")
+				}
+				return tt.err
+			})
+			c := dialWS(t, serveWS(t, ep, newTestHost(1, nil)))
 			ce := closeError(t, c)
 			if ce.Code != tt.code || ce.Reason != tt.reason || !utf8.ValidString(ce.Reason) {
 				t.Errorf("close %d %q, want %d %q", ce.Code, ce.Reason, tt.code, tt.reason)
@@ -219,10 +223,14 @@ func TestWebSocketKeepAlive(t *testing.T) {
 		ended <- err
 		return err
 	}, endpoint.PingInterval(20*time.Millisecond))
-	url := serveWS(t, ep, newSlotHost(2))
+	url := serveWS(t, ep, newTestHost(2, nil))
 
 	// A client that reads answers the pings and stays connected.
-	alive := dialWS(t, url)
+	var pings atomic.Int32
+	alive := dialWSWith(t, url, &websocket.DialOptions{HTTPClient: client, OnPingReceived: func(context.Context, []byte) bool {
+		pings.Add(1)
+		return true // answer it
+	}})
 	readErr := make(chan error, 1)
 	go func() {
 		_, _, err := alive.Read(context.Background())
@@ -238,7 +246,10 @@ func TestWebSocketKeepAlive(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the silent client was not dropped")
 	}
-	time.Sleep(100 * time.Millisecond) // five ping intervals
+	// Three more pings answered: a client that had failed to answer would
+	// have been dropped by now.
+	seen := pings.Load()
+	testutil.WaitFor(t, "three more pings", 5*time.Second, func() bool { return pings.Load() >= seen+3 })
 	select {
 	case err := <-ended:
 		t.Fatalf("the responsive client was dropped too: %v", err)

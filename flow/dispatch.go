@@ -72,7 +72,7 @@ func serve(h http.Handler) gin.HandlerFunc {
 
 // noService answers a path that no service or route of the flow's owns.
 func noService(c *gin.Context) {
-	responses.WriteProblem(c, responses.New(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
+	responses.AbortWithProblem(c, responses.NewProblem(http.StatusNotFound, "no service at "+c.Request.URL.Path, nil), nil)
 }
 
 // Mount serves h under a path prefix of the flow's own (an exact path like

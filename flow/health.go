@@ -3,6 +3,8 @@ package flow
 import (
 	"net/http"
 	"strings"
+
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 func (f *Flow) mountHealth() {
@@ -37,5 +39,5 @@ func writeReady(w http.ResponseWriter, r *http.Request, reasons []string) {
 		w.Write([]byte(`{"status":"ready"}` + "\n"))
 		return
 	}
-	writeProblem(w, r, http.StatusServiceUnavailable, "not ready: "+strings.Join(reasons, "; "), "")
+	responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "not ready: "+strings.Join(reasons, "; "), nil), nil)
 }

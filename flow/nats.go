@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/replicaflow/replicaflow/distributed"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // NATSOption configures the distributed mode that NATS turns on.
@@ -202,7 +203,8 @@ func (f *Flow) remoteHandler(r remoteRoute) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		n := f.nats.Load()
 		if n == nil || n.ingress == nil {
-			writeProblem(w, req, http.StatusServiceUnavailable, "service "+r.name+" is served through NATS, and the flow is not connected", "1")
+			responses.WriteProblem(w, req, responses.NewProblem(http.StatusServiceUnavailable,
+				"service "+r.name+" is served through NATS, and the flow is not connected", nil), responses.RetryAfter(time.Second))
 			return
 		}
 		n.ingress.Handler(r.prefix, r.name).ServeHTTP(w, req)

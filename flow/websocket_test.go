@@ -487,7 +487,7 @@ func TestWebSocketMiddlewareAndDocs(t *testing.T) {
 	app, svc := wsChatApp(t, nil, nil)
 	svc.Use(func(c *gin.Context) {
 		if c.GetHeader("X-Token") != "secret" {
-			responses.WriteProblem(c, responses.New(http.StatusUnauthorized, "no token", nil), nil)
+			responses.AbortWithProblem(c, responses.NewProblem(http.StatusUnauthorized, "no token", nil), nil)
 			return
 		}
 		c.Next()

@@ -23,9 +23,7 @@ func (m *Manager) newHandler() http.Handler {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	e.RedirectTrailingSlash = false
-	e.Use(gin.CustomRecovery(func(c *gin.Context, _ any) {
-		responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
-	}))
+	e.Use(responses.Recover(nil))
 	e.NoRoute(func(c *gin.Context) {
 		m.fail(c, responses.Errorf(http.StatusNotFound, "no management route %s", c.Request.URL.Path))
 	})
@@ -55,7 +53,7 @@ func (m *Manager) newHandler() http.Handler {
 
 func (m *Manager) fail(c *gin.Context, err error) {
 	p, h, _ := responses.ProblemFor(err)
-	responses.WriteProblem(c, p, h)
+	responses.AbortWithProblem(c, p, h)
 }
 
 func (m *Manager) getApp(c *gin.Context) {

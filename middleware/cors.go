@@ -90,7 +90,7 @@ func CORS(cfg CORSConfig) gin.HandlerFunc {
 		}
 		if !sameHost(origin, c.Request.Host) {
 			if _, ok := allowed[origin]; !ok && (fn == nil || !fn(origin)) {
-				responses.WriteProblem(c, responses.New(http.StatusForbidden,
+				responses.AbortWithProblem(c, responses.NewProblem(http.StatusForbidden,
 					"cross-origin requests from this origin are not allowed", nil), nil)
 				return
 			}

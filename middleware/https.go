@@ -60,7 +60,7 @@ func HTTPSRedirect(opts ...HTTPSOption) gin.HandlerFunc {
 		}
 		host := r.Host
 		if host == "" {
-			responses.WriteProblem(c, responses.New(http.StatusBadRequest,
+			responses.AbortWithProblem(c, responses.NewProblem(http.StatusBadRequest,
 				"the request has no Host to redirect to HTTPS", nil), nil)
 			return
 		}

@@ -80,7 +80,7 @@ func TestRequestIDUnique(t *testing.T) {
 func TestRequestIDInProblem(t *testing.T) {
 	e := newEngine(middleware.RequestID())
 	e.GET("/", func(c *gin.Context) {
-		responses.WriteProblem(c, responses.New(http.StatusTeapot, "no coffee", nil), nil)
+		responses.AbortWithProblem(c, responses.NewProblem(http.StatusTeapot, "no coffee", nil), nil)
 	})
 	w := serve(e, "GET", "/", http.Header{responses.RequestIDHeader: {"req-42"}})
 	var p responses.Problem

@@ -134,6 +134,9 @@ func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operat
 
 	var plan *requests.Plan
 	if op.Request != nil {
+		plan = op.Plan
+	}
+	if op.Request != nil && plan == nil {
 		var err error
 		if plan, err = requests.NewPlan(op.Request); err != nil {
 			return nil, err
@@ -229,7 +232,6 @@ func scalarParam(t reflect.Type) *openapi3.Schema {
 }
 
 var (
-	uploadType     = reflect.TypeFor[*requests.UploadFile]()
 	uploadListType = reflect.TypeFor[[]*requests.UploadFile]()
 )
 

@@ -37,7 +37,8 @@ type User struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	Born    time.Time         `json:"born"`
 	Friends []*User           `json:"friends,omitempty"`
-	secret  string
+	//lint:ignore U1000 an unexported field, which the schema must skip
+	secret string
 }
 
 // Page is a generic page of items.
@@ -467,6 +468,50 @@ func TestBadTypes(t *testing.T) {
 	} {
 		if _, err := openapi.Build(openapi.Info{}, []openapi.Operation{op}); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestRegistrationPlan checks that an operation carrying the plan its
+// endpoint was registered with is described exactly as one whose plan Build
+// makes itself, and that Build describes what that plan binds.
+func TestRegistrationPlan(t *testing.T) {
+	withPlans := allOps()
+	for i, op := range withPlans {
+		if op.Request != nil {
+			plan, err := requests.NewPlan(op.Request)
+			if err != nil {
+				t.Fatal(err)
+			}
+			withPlans[i].Plan = plan
+		}
+	}
+	want, err := openapi.Build(openapi.Info{}, allOps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := openapi.Build(openapi.Info{}, withPlans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	gotJSON, _ := json.Marshal(got)
+	if string(gotJSON) != string(wantJSON) {
+		t.Fatal("an operation with its registration plan is described differently")
+	}
+
+	// A plan without the query field "verbose": the document follows it.
+	plan, _ := requests.NewPlan(reflect.TypeFor[GetUser]())
+	plan.Fields = slices.DeleteFunc(slices.Clone(plan.Fields), func(f requests.Field) bool { return f.Key == "verbose" })
+	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+		{Method: "GET", Path: "/users/:id", Request: reflect.TypeFor[GetUser](), Plan: plan},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range doc.Paths.Find("/users/{id}").Get.Parameters {
+		if p.Value.Name == "verbose" {
+			t.Fatal("Build recomputed the plan instead of using the one given")
 		}
 	}
 }

@@ -3,6 +3,8 @@ package openapi
 import (
 	"reflect"
 	"strings"
+
+	"github.com/replicaflow/replicaflow/requests"
 )
 
 // Operation describes one endpoint for Build. It holds plain values so that
@@ -27,6 +29,10 @@ type Operation struct {
 	// Request is the handler's request type: nil for no input,
 	// requests.Request for the raw request (any body, nothing described).
 	Request reflect.Type
+	// Plan is how Request binds, as made when the endpoint was registered
+	// (endpoint.Endpoint.Plan). When nil, Build makes it from Request; it is
+	// not used when Request is nil.
+	Plan *requests.Plan
 	// Response is the handler's response type. Plain values are JSON; the
 	// types of package responses have their own media types; interfaces can
 	// be anything.

@@ -96,12 +96,12 @@ func (s *Spec) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeProblem(w, r, http.StatusMethodNotAllowed, "the OpenAPI document is read with GET")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusMethodNotAllowed, "the OpenAPI document is read with GET", nil), nil)
 			return
 		}
 		snap := s.current()
 		if snap.err != nil {
-			writeProblem(w, r, http.StatusInternalServerError, "the OpenAPI document could not be built")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusInternalServerError, "the OpenAPI document could not be built", nil), nil)
 			return
 		}
 		h := w.Header()
@@ -110,12 +110,4 @@ func (s *Spec) Handler() http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(snap.json))
 	})
-}
-
-func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
-	p := responses.New(status, detail, nil)
-	p.Instance = r.URL.Path
-	w.Header().Set("Content-Type", responses.ProblemContentType)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(p)
 }

@@ -14,7 +14,6 @@ type decoder func(v reflect.Value, vals []string) error
 
 var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-	timeType            = reflect.TypeFor[time.Time]()
 	durationType        = reflect.TypeFor[time.Duration]()
 )
 

@@ -48,6 +48,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// StatusCode returns Status, the status the request is answered with
+// (responses.StatusError).
+func (e *Error) StatusCode() int { return e.Status }
+
 // Unwrap returns the underlying error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 

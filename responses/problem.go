@@ -2,11 +2,12 @@ package responses
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,22 +22,60 @@ const ProblemContentType = "application/problem+json"
 // repeat it so a client can quote it.
 const RequestIDHeader = "X-Request-ID"
 
+// StatusClientClosedRequest is the status recorded when the client went
+// away before the answer (nginx's 499); nobody reads that answer.
+const StatusClientClosedRequest = 499
+
+// internalDetail is the detail of every answer to an error the client must
+// not learn about.
+const internalDetail = "the server failed to handle the request"
+
 // Problem is an RFC 9457 problem details object, the body of every error
 // answer.
 type Problem struct {
-	Type      string                `json:"type"`
-	Title     string                `json:"title"`
-	Status    int                   `json:"status"`
-	Detail    string                `json:"detail,omitempty"`
-	Instance  string                `json:"instance,omitempty"`
-	RequestID string                `json:"request_id,omitempty"`
-	Errors    []requests.FieldError `json:"errors,omitempty"`
+	// Type identifies the kind of problem; "about:blank" means the status
+	// says it all.
+	Type string `json:"type"`
+	// Title is the status text.
+	Title string `json:"title"`
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Detail says what went wrong with this request, for its client.
+	Detail string `json:"detail,omitempty"`
+	// Instance is the path of the request.
+	Instance string `json:"instance,omitempty"`
+	// RequestID is the request's X-Request-ID, for a client to quote.
+	RequestID string `json:"request_id,omitempty"`
+	// Errors lists the inputs that failed to bind or validate.
+	Errors []requests.FieldError `json:"errors,omitempty"`
+}
+
+// StatusError is an error that chooses the HTTP status it is answered with.
+// ProblemFor answers one with its StatusCode and its text as the detail
+// (an *HTTPError with its Detail, a *requests.Error with its Detail and
+// Fields), also when it is wrapped with %w. A StatusCode outside 400-599
+// is a programming mistake, answered as a generic 500. Implement it on your
+// own error types to choose their status.
+type StatusError interface {
+	error
+	StatusCode() int
+}
+
+// RetryAfterError is an error that says when the client may try again, such
+// as the replica pool's overload errors. ProblemFor answers one with 503
+// Service Unavailable and a Retry-After header, unless it is also a
+// StatusError, whose status then wins (the Retry-After is still sent).
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
 }
 
 // HTTPError is an error that chooses its HTTP status. Handlers make one with
 // Error or Errorf; it keeps its status when wrapped with %w.
 type HTTPError struct {
+	// Status is the status to answer with, 400 to 599.
 	Status int
+	// Detail is sent to the client as the problem's detail.
 	Detail string
 	// Header is added to the answer (e.g. WWW-Authenticate, Retry-After).
 	Header http.Header
@@ -48,6 +87,9 @@ type HTTPError struct {
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Detail)
 }
+
+// StatusCode returns the status the error answers with (StatusError).
+func (e *HTTPError) StatusCode() int { return e.Status }
 
 // Unwrap returns the cause.
 func (e *HTTPError) Unwrap() error { return e.Err }
@@ -65,91 +107,133 @@ func Errorf(status int, format string, args ...any) error {
 	return &HTTPError{Status: status, Detail: err.Error(), Err: errors.Unwrap(err)}
 }
 
-// statusCoder is implemented by errors that choose their own status (a
-// service's illegal lifecycle transition is a 409).
-type statusCoder interface {
-	StatusCode() int
-}
-
-// retryAfter is implemented by errors that say when to try again (the
-// replica pool's overload errors).
-type retryAfter interface {
-	RetryAfter() time.Duration
-}
-
 // ProblemFor returns the problem details for err and the headers to send with
-// them: a *requests.Error or an *HTTPError gives its status; an error with a
-// StatusCode() int method gives that status and its text; an error with a
-// RetryAfter() time.Duration method (the replica pool's overload) is a 503
-// with Retry-After. Errors it does not know are a 500 with a generic detail: internals are
-// never leaked. The second result reports whether the error is a server-side
-// fault worth logging.
+// them:
+//   - a StatusError (*HTTPError, *requests.Error, or your own type) gives its
+//     status and detail, and a Retry-After when it is also a RetryAfterError;
+//   - a RetryAfterError (the replica pool's overload) is a 503 with
+//     Retry-After;
+//   - context.DeadlineExceeded is a 504, context.Canceled a 499 (the client
+//     went away);
+//   - any other error is a 500 with a generic detail: internals are never
+//     leaked.
+//
+// Details taken from error texts never carry the module's "replicaflow: "
+// prefix. The third result reports whether the error is a server-side fault
+// worth logging.
 func ProblemFor(err error) (p Problem, h http.Header, internal bool) {
 	var (
-		he *HTTPError
-		re *requests.Error
-		ra retryAfter
-		sc statusCoder
+		se StatusError
+		ra RetryAfterError
 	)
 	switch {
-	case errors.As(err, &re):
-		return New(re.Status, re.Detail, re.Fields), nil, false
-	case errors.As(err, &he):
-		if he.Status < 400 || he.Status > 599 {
-			// Not an error status: a programming mistake, answered as any
-			// unknown error, without its text.
-			return New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil, true
-		}
-		return New(he.Status, he.Detail, nil), he.Header, he.Status >= 500
-	case errors.As(err, &sc) && sc.StatusCode() >= 400 && sc.StatusCode() <= 599:
-		return New(sc.StatusCode(), err.Error(), nil), nil, sc.StatusCode() >= 500
+	case errors.As(err, &se):
+		return statusProblem(err, se)
 	case errors.As(err, &ra):
-		h := http.Header{}
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
-		return New(http.StatusServiceUnavailable, err.Error(), nil), h, false
+		return NewProblem(http.StatusServiceUnavailable, clientText(err.Error()), nil), RetryAfter(ra.RetryAfter()), false
 	case errors.Is(err, context.DeadlineExceeded):
-		return New(http.StatusGatewayTimeout, "the request took too long", nil), nil, true
+		return NewProblem(http.StatusGatewayTimeout, "the request took too long", nil), nil, true
 	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads this answer.
-		return New(499, "the client closed the request", nil), nil, false
+		return NewProblem(StatusClientClosedRequest, "the client closed the request", nil), nil, false
 	}
-	return New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil, true
+	return NewProblem(http.StatusInternalServerError, internalDetail, nil), nil, true
 }
 
-// New returns problem details for a status: the status text as title.
-func New(status int, detail string, fields []requests.FieldError) Problem {
+// statusProblem is ProblemFor for err, whose chain holds se.
+func statusProblem(err error, se StatusError) (Problem, http.Header, bool) {
+	status := se.StatusCode()
+	if status < 400 || status > 599 {
+		// Not an error status: a programming mistake, answered as any
+		// unknown error, without its text.
+		return NewProblem(http.StatusInternalServerError, internalDetail, nil), nil, true
+	}
+	var (
+		detail string
+		fields []requests.FieldError
+		h      http.Header
+	)
+	switch e := se.(type) {
+	case *HTTPError:
+		detail, h = e.Detail, e.Header
+	case *requests.Error:
+		detail, fields = e.Detail, e.Fields
+	default:
+		detail = err.Error()
+	}
+	if ra, ok := se.(RetryAfterError); ok {
+		h = h.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		h.Set("Retry-After", retryAfterSeconds(ra.RetryAfter()))
+	}
+	return NewProblem(status, clientText(detail), fields), h, status >= 500
+}
+
+// clientText removes the module's prefix, which speaks to the program's
+// author, from a text sent to a client.
+func clientText(s string) string {
+	return strings.ReplaceAll(s, "replicaflow: ", "")
+}
+
+// RetryAfter returns the header that asks a client to wait d before it tries
+// again: Retry-After in whole seconds, rounded up, at least 1. It is the one
+// rule every 503 of the module follows.
+func RetryAfter(d time.Duration) http.Header {
+	return http.Header{"Retry-After": {retryAfterSeconds(d)}}
+}
+
+func retryAfterSeconds(d time.Duration) string {
+	secs := max(1, (d+time.Second-1)/time.Second)
+	return strconv.FormatInt(int64(secs), 10)
+}
+
+// NewProblem returns problem details for a status, with the status text as
+// title.
+func NewProblem(status int, detail string, fields []requests.FieldError) Problem {
 	title := http.StatusText(status)
 	if title == "" {
 		title = "Client Closed Request"
+		if status != StatusClientClosedRequest {
+			title = "Status " + strconv.Itoa(status)
+		}
 	}
 	return Problem{Type: "about:blank", Title: title, Status: status, Detail: detail, Errors: fields}
 }
 
-// WriteProblem writes p as the answer (application/problem+json) with extra
-// headers, fills in the request's path and ID, and aborts the gin chain.
-func WriteProblem(c *gin.Context, p Problem, h http.Header) {
+// WriteProblem writes p as the answer to r: application/problem+json,
+// X-Content-Type-Options: nosniff and, for an error status, Cache-Control:
+// no-store. It fills in the instance (r's path) and the request ID (the
+// answer's X-Request-ID header) when p has none. The values of h replace
+// those of the same keys. r may be nil for an answer that is not to an HTTP
+// request. Write a problem before anything else of the answer.
+func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem, h http.Header) {
+	wh := w.Header()
+	wh.Set("Content-Type", ProblemContentType)
+	wh.Set("X-Content-Type-Options", "nosniff")
+	if p.Status >= 400 {
+		wh.Set("Cache-Control", "no-store")
+	}
 	for k, vs := range h {
+		wh.Del(k)
 		for _, v := range vs {
-			c.Writer.Header().Add(k, v)
+			wh.Add(k, v)
 		}
 	}
-	if p.Instance == "" && c.Request != nil {
-		p.Instance = c.Request.URL.Path
+	if p.Instance == "" && r != nil && r.URL != nil {
+		p.Instance = r.URL.Path
 	}
 	if p.RequestID == "" {
-		p.RequestID = c.Writer.Header().Get(RequestIDHeader)
+		p.RequestID = wh.Get(RequestIDHeader)
 	}
+	body, _ := json.Marshal(p) // strings and ints: it cannot fail
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// AbortWithProblem is WriteProblem for gin: it writes p as the answer to the
+// context's request and aborts the handler chain.
+func AbortWithProblem(c *gin.Context, p Problem, h http.Header) {
 	c.Abort()
-	c.Render(p.Status, problemRender{p})
-}
-
-type problemRender struct{ p Problem }
-
-func (r problemRender) Render(w http.ResponseWriter) error {
-	r.WriteContentType(w)
-	return jsonEncode(w, r.p)
-}
-
-func (r problemRender) WriteContentType(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", ProblemContentType)
+	WriteProblem(c.Writer, c.Request, p, h)
 }

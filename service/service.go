@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -213,25 +212,17 @@ func (s *Service) accessLog(c *gin.Context) {
 func (s *Service) recoverPanics(c *gin.Context) {
 	defer func() {
 		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			s.Logger().Error("middleware panicked", "path", c.Request.URL.Path, "panic", p,
-				"request_id", c.Writer.Header().Get(responses.RequestIDHeader), "stack", string(debug.Stack()))
-			if !c.Writer.Written() {
-				responses.WriteProblem(c, responses.New(http.StatusInternalServerError, "the server failed to handle the request", nil), nil)
-			}
-			c.Abort()
+			responses.HandlePanic(c, s.Logger(), p)
 		}
 	}()
 	c.Next()
 }
 
 func notFound(c *gin.Context) {
-	responses.WriteProblem(c, responses.New(http.StatusNotFound, "no endpoint at "+c.Request.URL.Path, nil), nil)
+	responses.AbortWithProblem(c, responses.NewProblem(http.StatusNotFound, "no endpoint at "+c.Request.URL.Path, nil), nil)
 }
 
 func methodNotAllowed(c *gin.Context) {
-	responses.WriteProblem(c, responses.New(http.StatusMethodNotAllowed,
+	responses.AbortWithProblem(c, responses.NewProblem(http.StatusMethodNotAllowed,
 		c.Request.Method+" is not allowed here; allowed: "+c.Writer.Header().Get("Allow"), nil), nil)
 }

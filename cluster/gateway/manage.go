@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // managementRoutes mounts the seed's service management API, every route
@@ -29,7 +30,7 @@ func (g *Gateway) managementRoutes() *http.ServeMux {
 	m.Handle("PATCH /services", guard(g.handleRefresh))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST, DELETE, GET, PATCH")
-		httpx.Problem(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path, nil), nil)
 	})
 	return m
 }
@@ -74,14 +75,14 @@ func (g *Gateway) handleAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if msg := validEntry(&e); msg != "" {
-		httpx.Problem(w, http.StatusUnprocessableEntity, msg)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnprocessableEntity, msg, nil), nil)
 		return
 	}
 	g.mu.Lock()
 	for _, old := range g.entries {
 		if old.NameService == e.NameService && old.Domain == e.Domain && old.Port == e.Port {
 			g.mu.Unlock()
-			httpx.Problem(w, http.StatusConflict, "the "+e.NameService+" service already has this upstream")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusConflict, "the "+e.NameService+" service already has this upstream", nil), nil)
 			return
 		}
 	}
@@ -89,7 +90,7 @@ func (g *Gateway) handleAdd(w http.ResponseWriter, r *http.Request) {
 	next := append(slices.Clone(g.entries), e)
 	if err := g.opts.Store.Save(r.Context(), next); err != nil {
 		g.mu.Unlock()
-		httpx.Problem(w, http.StatusServiceUnavailable, "the store refused the entry: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "the store refused the entry: "+err.Error(), nil), nil)
 		return
 	}
 	g.entries, g.nextID = next, e.ID
@@ -108,14 +109,14 @@ func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("id_service"); s != "" {
 		id, err := strconv.Atoi(s)
 		if err != nil {
-			httpx.Problem(w, http.StatusUnprocessableEntity, "id_service must be a number")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnprocessableEntity, "id_service must be a number", nil), nil)
 			return
 		}
 		sel.ID = id
 	}
 	if sel.ID == 0 && sel.NameService == "" {
 		if r.ContentLength == 0 {
-			httpx.Problem(w, http.StatusUnprocessableEntity, "give id_service or name_service, in the query or a JSON body")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnprocessableEntity, "give id_service or name_service, in the query or a JSON body", nil), nil)
 			return
 		}
 		if !httpx.Decode(w, r, &sel) {
@@ -138,11 +139,11 @@ func (g *Gateway) handleDelete(w http.ResponseWriter, r *http.Request) {
 	next := slices.DeleteFunc(slices.Clone(g.entries), match)
 	n := len(g.entries) - len(next)
 	if n == 0 {
-		httpx.Problem(w, http.StatusNotFound, "no matching service")
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no matching service", nil), nil)
 		return
 	}
 	if err := g.opts.Store.Save(r.Context(), next); err != nil {
-		httpx.Problem(w, http.StatusServiceUnavailable, "the store refused the change: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "the store refused the change: "+err.Error(), nil), nil)
 		return
 	}
 	g.entries = next

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // attempt carries one try's target through the ReverseProxy and brings
@@ -71,7 +71,7 @@ func split(u *url.URL) (name, path, rawPath string, ok bool) {
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	name, path, rawPath, ok := split(r.URL)
 	if !ok {
-		httpx.Problem(w, http.StatusNotFound, "no service in path "+r.URL.Path)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no service in path "+r.URL.Path, nil), nil)
 		return
 	}
 	cands, known := g.candidates(r.Context(), name)
@@ -80,7 +80,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !known {
-		httpx.Problem(w, http.StatusNotFound, "no service named "+name)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no service named "+name, nil), nil)
 		return
 	}
 
@@ -92,7 +92,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		if retry && r.ContentLength > 0 && r.ContentLength <= g.opts.MaxReplayBody {
 			b, err := io.ReadAll(io.LimitReader(r.Body, r.ContentLength+1))
 			if err != nil {
-				httpx.Problem(w, http.StatusBadRequest, "reading the request body: "+err.Error())
+				responses.WriteProblem(w, r, responses.NewProblem(http.StatusBadRequest, "reading the request body: "+err.Error(), nil), nil)
 				return
 			}
 			body = b
@@ -126,7 +126,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		}
 		if timedOut(a.err) {
 			g.opts.Logger.Warn("gateway: upstream timed out", "service", name, "upstream", u.base.String())
-			httpx.Problem(w, http.StatusGatewayTimeout, "service "+name+" did not answer in time")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusGatewayTimeout, "service "+name+" did not answer in time", nil), nil)
 			return
 		}
 		u.fail(time.Now(), g.opts.Cooldown, a.err)
@@ -136,10 +136,10 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if lastErr == nil {
-		httpx.Unavailable(w, g.opts.RetryAfter, "no healthy instance of service "+name)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "no healthy instance of service "+name, nil), responses.RetryAfter(g.opts.RetryAfter))
 		return
 	}
-	httpx.Problem(w, http.StatusBadGateway, "service "+name+" failed: upstream unreachable")
+	responses.WriteProblem(w, r, responses.NewProblem(http.StatusBadGateway, "service "+name+" failed: upstream unreachable", nil), nil)
 }
 
 // timedOut reports a timeout waiting for the upstream's answer (not a

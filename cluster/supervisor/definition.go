@@ -12,6 +12,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
 	"github.com/replicaflow/replicaflow/registry"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // maxDocument bounds one worker's OpenAPI document.
@@ -161,7 +162,7 @@ func rewriteRefs(v any, prefix string) any {
 func (s *Supervisor) handleDefinition(w http.ResponseWriter, r *http.Request) {
 	doc, err := s.Definition(r.Context())
 	if err != nil {
-		httpx.Problem(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 		return
 	}
 	httpx.JSON(w, http.StatusOK, doc)

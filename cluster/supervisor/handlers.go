@@ -9,6 +9,7 @@ import (
 	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
 	"github.com/replicaflow/replicaflow/registry"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // routes mounts the API:
@@ -33,7 +34,7 @@ func (s *Supervisor) routes() {
 		httpx.JSON(w, http.StatusOK, map[string]string{"status": "healthy"})
 	})
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpx.Problem(w, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil), nil)
 	})
 	s.mux = m
 }
@@ -59,12 +60,12 @@ func (s *Supervisor) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	inst, err := reg.Instance()
 	if err != nil {
-		httpx.Problem(w, http.StatusUnprocessableEntity, err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnprocessableEntity, err.Error(), nil), nil)
 		return
 	}
 	created, err := s.register(r.Context(), inst)
 	if err != nil {
-		httpx.Problem(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 		return
 	}
 	status := http.StatusOK
@@ -83,9 +84,9 @@ func (s *Supervisor) handleDeregister(w http.ResponseWriter, r *http.Request) {
 	err := s.deregister(r.Context(), name, id)
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
-		httpx.Problem(w, http.StatusNotFound, "no instance "+id+" of "+name)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no instance "+id+" of "+name, nil), nil)
 	case err != nil:
-		httpx.Problem(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
@@ -96,10 +97,10 @@ func (s *Supervisor) handleRenew(w http.ResponseWriter, r *http.Request) {
 	inst, err := s.opts.Registry.Get(r.Context(), name, id)
 	if err != nil {
 		if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrSealed) || errors.Is(err, registry.ErrStale) {
-			httpx.Problem(w, http.StatusNotFound, "no instance "+id+" of "+name+"; register again")
+			responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no instance "+id+" of "+name+"; register again", nil), nil)
 			return
 		}
-		httpx.Problem(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 		return
 	}
 	if !s.tracked(name + "/" + id) { // registered through another supervisor
@@ -158,7 +159,7 @@ func (s *Supervisor) Status(ctx context.Context) ([]InstanceStatus, error) {
 func (s *Supervisor) handleStatus(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.Status(r.Context())
 	if err != nil {
-		httpx.Problem(w, http.StatusServiceUnavailable, "registry unavailable: "+err.Error())
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 		return
 	}
 	httpx.JSON(w, http.StatusOK, rows)
