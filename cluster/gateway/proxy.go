@@ -74,9 +74,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		httpx.Problem(w, http.StatusNotFound, "no service in path "+r.URL.Path)
 		return
 	}
-	cands, known := g.candidates(r.Context(), name)
+	cands, known, down := g.candidates(r.Context(), name)
 	if !known && g.opts.Remote != nil {
 		g.serveRemote(w, r, name)
+		return
+	}
+	if !known && down {
+		httpx.Unavailable(w, g.opts.RetryAfter, "the registry is unavailable and service "+name+" is not known yet")
 		return
 	}
 	if !known {
