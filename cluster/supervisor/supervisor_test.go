@@ -178,10 +178,11 @@ func TestHealthStateMachine(t *testing.T) {
 	// Recovery after successes.
 	ok.Store(true)
 	testutil.WaitFor(t, "healthy again", 10*time.Second, func() bool { return get() == registry.StatusHealthy })
-	inst, err := s.Registry().Get(context.Background(), "w", fmt.Sprintf("%s:%d", host, port))
-	if err != nil || inst.Status != registry.StatusHealthy {
-		t.Fatalf("registry copy %+v %v", inst, err)
-	}
+	// The registry's copy follows with the checker's next write.
+	testutil.WaitFor(t, "the registry's copy healthy again", 10*time.Second, func() bool {
+		inst, err := s.Registry().Get(context.Background(), "w", fmt.Sprintf("%s:%d", host, port))
+		return err == nil && inst.Status == registry.StatusHealthy
+	})
 	// Removal after the grace period.
 	ok.Store(false)
 	testutil.WaitFor(t, "removed", 10*time.Second, func() bool { return get() == "gone" })
