@@ -73,6 +73,16 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// SecretHeader carries an instance's secret. A supervisor hands the secret
+// to the worker that first registers an instance ID (the "secret" of its
+// answer) and asks for it again, in this header, before it lets anyone move
+// that instance to another address, or remove it; a renewal that carries a
+// secret which no longer matches is refused, so the worker learns it lost
+// the entry. A registration without the secret that changes nothing about
+// where the instance is reached and checked (a worker restarted at the same
+// address) is accepted, but earns no secret.
+const SecretHeader = "Replicaflow-Instance-Secret"
+
 // ErrRegistration wraps every reason Instance rejects a registration.
 var ErrRegistration = errors.New("invalid registration")
 

@@ -15,7 +15,7 @@ func ExampleNew() {
 	d.Start()
 	defer d.Close()
 
-	r := httptest.NewRequest("GET", "/dashboard/api/status", nil)
+	r := httptest.NewRequest("GET", "http://localhost/dashboard/api/status", nil)
 	r.RemoteAddr = "127.0.0.1:50000" // no token: loopback clients only
 	w := httptest.NewRecorder()
 	d.Handler().ServeHTTP(w, r)

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/responses"
+	"github.com/replicaflow/replicaflow/internal/guard"
 )
 
 //go:embed assets
@@ -46,7 +46,7 @@ func (d *Dashboard) Handler() http.Handler {
 		data := rest == "/api/status"
 		// The page's files hold no data: with a token they are public, so a
 		// browser can load the page and then send the token itself.
-		if (data || d.cfg.token == "") && !cluster.Allowed(d.cfg.token, w, r) {
+		if (data || d.cfg.token == "") && !guard.Allowed(d.cfg.token, w, r) {
 			return
 		}
 		switch {

@@ -54,7 +54,7 @@ func TestHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newBoard(tt.token).Handler()
-			r := httptest.NewRequest(tt.method, tt.path, nil)
+			r := httptest.NewRequest(tt.method, "http://localhost"+tt.path, nil)
 			r.RemoteAddr = tt.peer
 			if tt.auth != "" {
 				r.Header.Set("Authorization", tt.auth)
@@ -76,7 +76,7 @@ func TestHandler(t *testing.T) {
 
 func TestStatusDocument(t *testing.T) {
 	w := httptest.NewRecorder()
-	r := httptest.NewRequest("GET", "/dashboard/api/status", nil)
+	r := httptest.NewRequest("GET", "http://localhost/dashboard/api/status", nil)
 	r.RemoteAddr = "[::1]:4000"
 	newBoard("").Handler().ServeHTTP(w, r)
 	var doc map[string]any
@@ -142,7 +142,7 @@ func TestCustomPath(t *testing.T) {
 	if d.Path() != "/ops/board" {
 		t.Fatalf("path %q", d.Path())
 	}
-	r := httptest.NewRequest("GET", "/ops/board/api/status", nil)
+	r := httptest.NewRequest("GET", "http://localhost/ops/board/api/status", nil)
 	r.RemoteAddr = "127.0.0.1:1"
 	w := httptest.NewRecorder()
 	d.Handler().ServeHTTP(w, r)

@@ -34,7 +34,7 @@ func pingService(app *flow.Flow) {
 // loopback client.
 func boardStatus(t *testing.T, h http.Handler) dashboard.Status {
 	t.Helper()
-	r := httptest.NewRequest("GET", "/dashboard/api/status", nil)
+	r := httptest.NewRequest("GET", "http://localhost/dashboard/api/status", nil)
 	r.RemoteAddr = "127.0.0.1:9"
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

@@ -29,7 +29,7 @@ func ExampleClasses_Register() {
 	defer app.Shutdown(context.Background())
 
 	call := func(method, path, body string) {
-		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req := httptest.NewRequest(method, "http://localhost"+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.RemoteAddr = "127.0.0.1:40000" // no token set: loopback clients only
 		rec := httptest.NewRecorder()

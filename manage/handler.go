@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/replicaflow/replicaflow/cluster"
+	"github.com/replicaflow/replicaflow/internal/guard"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -44,7 +44,7 @@ func (m *Manager) newHandler() http.Handler {
 	g.POST("/services/:name/configure_and_start", m.postConfigureAndStart)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cluster.Allowed(m.token, w, r) {
+		if !guard.Allowed(m.token, w, r) {
 			return
 		}
 		e.ServeHTTP(w, r)

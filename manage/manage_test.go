@@ -139,11 +139,9 @@ func (h *harness) callFrom(remote, method, path string, body any, headers ...str
 		data, _ := json.Marshal(b)
 		r = bytes.NewReader(data)
 	}
-	req := httptest.NewRequest(method, path, r)
+	req := httptest.NewRequest(method, "http://127.0.0.1"+path, r)
 	req.RemoteAddr = remote
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req.Header.Set("Content-Type", "application/json")
 	for _, kv := range headers {
 		k, v, _ := strings.Cut(kv, ": ")
 		req.Header.Set(k, v)
@@ -575,7 +573,7 @@ func TestPrefix(t *testing.T) {
 
 	app := flow.New()
 	app.Manage(manage.Options{Disabled: true})
-	req := httptest.NewRequest("GET", "/admin/services", nil)
+	req := httptest.NewRequest("GET", "http://127.0.0.1/admin/services", nil)
 	req.RemoteAddr = "127.0.0.1:1"
 	rec := httptest.NewRecorder()
 	app.ServeHTTP(rec, req)

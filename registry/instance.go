@@ -48,6 +48,10 @@ type Instance struct {
 	Status Status `json:"status,omitempty"`
 	// RegisteredAt is when the instance first registered.
 	RegisteredAt time.Time `json:"registered_at"`
+	// Owner is the hex SHA-256 of the secret a supervisor handed to the
+	// worker that first registered the instance; only that worker may move
+	// or remove the entry. Empty means nobody owns it.
+	Owner string `json:"owner,omitempty"`
 }
 
 // BaseURL returns the URL the instance serves at: URL when set, or

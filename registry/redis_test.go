@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/registry"
 )
 
@@ -94,21 +95,11 @@ func TestRedisFlushHealedWithinOneRefresh(t *testing.T) {
 	if list, _ := r.Find(ctx, "heal"); len(list) != 0 {
 		t.Fatalf("flush did not remove: %+v", list)
 	}
-	start := time.Now()
-	for {
+	// One interval plus scheduling slack on a busy machine.
+	testutil.WaitFor(t, "the entries healed", refresh+2*time.Second, func() bool {
 		list, err := r.Find(ctx, "heal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(list) == 2 {
-			break
-		}
-		// One interval plus scheduling slack on a busy machine.
-		if time.Since(start) > refresh+2*time.Second {
-			t.Fatalf("not healed: %+v", list)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil && len(list) == 2
+	})
 	if names, _ := r.Services(ctx); len(names) != 1 || names[0] != "heal" {
 		t.Fatalf("service index not healed: %v", names)
 	}

@@ -76,7 +76,7 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 				fv.SetZero() // a body must not set a parameter
 			}
 			if err := p.bindParam(c, f, fv); err != nil {
-				fields = append(fields, FieldError{Location: f.Source.String() + "." + f.Key, Message: err.Error()})
+				fields = append(fields, FieldError{Location: f.Source.String() + "." + f.Key, Message: clip(err.Error(), maxEchoedMessage)})
 			}
 		}
 	}
@@ -184,9 +184,9 @@ func jsonError(err error) error {
 		if typ.Field != "" {
 			loc += "." + typ.Field
 		}
-		return invalid([]FieldError{{Location: loc, Message: fmt.Sprintf("must be %s, not a JSON %s", kindName(typ.Type), typ.Value)}})
+		return invalid([]FieldError{{Location: loc, Message: fmt.Sprintf("must be %s, not a JSON %s", kindName(typ.Type), clip(typ.Value, maxEchoedValue))}})
 	}
-	return malformed("invalid JSON body: "+err.Error(), err)
+	return malformed("invalid JSON body: "+clip(err.Error(), maxEchoedMessage), err)
 }
 
 func kindName(t reflect.Type) string {

@@ -28,7 +28,7 @@ func DecodeJSON(r io.Reader, dst any) error {
 			return invalid([]FieldError{{Location: "body", Message: "is required", Rule: "required"}})
 		}
 		if e, ok := jsonError(err).(*Error); ok && e.Status == 400 && len(err.Error()) > 0 && isUnknownField(err) {
-			return invalid([]FieldError{{Location: "body", Message: err.Error()}})
+			return invalid([]FieldError{{Location: "body", Message: clip(err.Error(), maxEchoedMessage)}})
 		}
 		return jsonError(err)
 	}

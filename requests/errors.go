@@ -3,7 +3,29 @@ package requests
 import (
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
+
+// Limits on what an error repeats of the input: a value at most
+// maxEchoedValue bytes, a message that may quote one (from a
+// TextUnmarshaler or the JSON decoder) at most maxEchoedMessage. Longer
+// ones end in "…", so a huge input is not sent back to its client.
+const (
+	maxEchoedValue   = 64
+	maxEchoedMessage = 160
+)
+
+// clip cuts s to at most n bytes (on a character boundary), marking the
+// cut with "…".
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
 
 // FieldError is one input that failed to bind or validate.
 type FieldError struct {

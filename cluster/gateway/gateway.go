@@ -21,7 +21,9 @@ import (
 // Options configures a Gateway. Zero values take the defaults.
 type Options struct {
 	// Registry, when set, adds its routable instances to each service's
-	// upstreams.
+	// upstreams. While it cannot be reached, the gateway keeps routing to
+	// the instances it last listed (and keeps health-checking them); a
+	// service it never listed gets 503 with Retry-After, not 404.
 	Registry registry.Registry
 	// Store keeps the management API's entries across restarts; default
 	// FileStore{Path: DefaultStorePath}.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/replicaflow/replicaflow/cluster/gateway"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/registry"
 )
 
@@ -190,6 +191,7 @@ func TestKilledUpstreamRetriedElsewhere(t *testing.T) {
 	}
 	// The dead one is reported by the refresh.
 	req, _ := http.NewRequest("PATCH", srv.URL+"/services", nil)
+	req.Header.Set("Content-Type", "application/json")
 	resp, _ := http.DefaultClient.Do(req)
 	var rows []gateway.Row
 	json.NewDecoder(resp.Body).Decode(&rows)
@@ -272,6 +274,7 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	add(t, srv.URL, "keep", a)
 	add(t, srv.URL, "gone", a)
 	req, _ := http.NewRequest("DELETE", srv.URL+"/service?name_service=gone", nil)
+	req.Header.Set("Content-Type", "application/json")
 	resp, _ := http.DefaultClient.Do(req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("delete: %d", resp.StatusCode)
@@ -303,21 +306,28 @@ func TestRegistryInstances(t *testing.T) {
 	}
 	reg.Register(context.Background(), registry.Instance{Service: "reg", ID: "1", Host: host, Port: port,
 		Status: registry.StatusUnhealthy}, 0)
-	time.Sleep(600 * time.Millisecond) // the registry cache's lifetime
-	if code, _, _ := get(t, srv.URL+"/reg/z"); code != 503 {
-		t.Fatalf("unhealthy instance still routed: %d", code)
-	}
+	testutil.WaitFor(t, "the unhealthy instance leaves the routes", 5*time.Second, func() bool {
+		code, _, _ := get(t, srv.URL+"/reg/z")
+		return code == 503
+	})
 }
 
+// TestManagementGuard checks who may use the management API, and that a
+// tokenless gateway refuses what a web page on another origin can send
+// (D2): a no-cors fetch posts text/plain JSON or no type at all.
 func TestManagementGuard(t *testing.T) {
+	const page = "http://127.0.0.2:18999"
 	tests := []struct {
-		token, remote, auth string
-		want                int
+		name, token, remote, auth, ctype, origin string
+		want                                     int
 	}{
-		{"", "203.0.113.5:999", "", 403},
-		{"tok", "203.0.113.5:999", "Bearer bad", 401},
-		{"tok", "203.0.113.5:999", "Bearer tok", 201},
-		{"", "127.0.0.1:999", "", 201},
+		{"no token, remote", "", "203.0.113.5:999", "", "application/json", "", 403},
+		{"token, wrong", "tok", "203.0.113.5:999", "Bearer bad", "application/json", "", 401},
+		{"token, right", "tok", "203.0.113.5:999", "Bearer tok", "application/json", "", 201},
+		{"no token, loopback", "", "127.0.0.1:999", "", "application/json", "", 201},
+		{"no token, text/plain", "", "127.0.0.1:999", "", "text/plain", "", 415},
+		{"no token, no type", "", "127.0.0.1:999", "", "", "", 415},
+		{"no token, another origin", "", "127.0.0.1:999", "", "application/json", page, 403},
 	}
 	for _, tt := range tests {
 		g, err := gateway.New(context.Background(), gateway.Options{Token: tt.token,
@@ -331,16 +341,26 @@ func TestManagementGuard(t *testing.T) {
 			{"PATCH", "/services", ""},
 			{"DELETE", "/service?name_service=x", ""},
 		} {
-			r := httptest.NewRequest(m.method, m.path, strings.NewReader(m.body))
+			r := httptest.NewRequest(m.method, "http://127.0.0.1:15000"+m.path, strings.NewReader(m.body))
 			r.RemoteAddr = tt.remote
 			if tt.auth != "" {
 				r.Header.Set("Authorization", tt.auth)
 			}
+			if tt.ctype != "" {
+				r.Header.Set("Content-Type", tt.ctype)
+			}
+			if tt.origin != "" {
+				r.Header.Set("Origin", tt.origin)
+			}
 			w := httptest.NewRecorder()
 			g.ServeHTTP(w, r)
+			want := tt.want
+			if m.method == "GET" && want == 415 {
+				want = 200 // a read says no type
+			}
 			ok := w.Code < 300
-			if (tt.want < 300) != ok || (!ok && w.Code != tt.want) {
-				t.Errorf("%+v %s %s: %d", tt, m.method, m.path, w.Code)
+			if (want < 300) != ok || (!ok && w.Code != want) {
+				t.Errorf("%s: %s %s: %d, want %d", tt.name, m.method, m.path, w.Code, want)
 			}
 		}
 		g.Close()

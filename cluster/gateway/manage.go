@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
 	"github.com/replicaflow/replicaflow/responses"
+	"github.com/replicaflow/replicaflow/internal/guard"
 )
 
 // managementRoutes mounts the seed's service management API, every route
@@ -23,7 +23,7 @@ import (
 //	PATCH  /services  health-check every upstream now, then list them
 func (g *Gateway) managementRoutes() *http.ServeMux {
 	m := http.NewServeMux()
-	guard := func(h http.HandlerFunc) http.Handler { return cluster.Protect(g.opts.Token, h) }
+	guard := func(h http.HandlerFunc) http.Handler { return guard.Protect(g.opts.Token, h) }
 	m.Handle("POST /service", guard(g.handleAdd))
 	m.Handle("DELETE /service", guard(g.handleDelete))
 	m.Handle("GET /services", guard(g.handleList))

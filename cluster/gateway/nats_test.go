@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -16,16 +15,14 @@ import (
 	"github.com/replicaflow/replicaflow/cluster/gateway"
 	"github.com/replicaflow/replicaflow/distributed"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/service"
 )
 
 // A service with no upstream is served by the workers on NATS, and
 // GET /services lists them.
 func TestRemoteThroughNATS(t *testing.T) {
-	url := os.Getenv("NATS_TEST_URL")
-	if url == "" {
-		url = "nats://127.0.0.1:4222"
-	}
+	url := testutil.NATSURL()
 	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
 	if err != nil {
 		t.Skipf("no NATS server on %s (%v); .ci/run starts one", url, err)
@@ -56,11 +53,10 @@ func TestRemoteThroughNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, srv := newGateway(t, gateway.Options{Remote: in})
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if e := w.Exports(); len(e) == 1 && e[0].Replicas == 1 {
-			break
-		}
-	}
+	testutil.WaitFor(t, "the worker to export its service", 5*time.Second, func() bool {
+		e := w.Exports()
+		return len(e) == 1 && e[0].Replicas == 1
+	})
 
 	get := func(path string) (int, string) {
 		res, err := http.Get(srv.URL + path)

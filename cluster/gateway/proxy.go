@@ -74,9 +74,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no service in path "+r.URL.Path, nil), nil)
 		return
 	}
-	cands, known := g.candidates(r.Context(), name)
+	cands, known, down := g.candidates(r.Context(), name)
 	if !known && g.opts.Remote != nil {
 		g.serveRemote(w, r, name)
+		return
+	}
+	if !known && down {
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "the registry is unavailable and service "+name+" is not known yet", nil), responses.RetryAfter(g.opts.RetryAfter))
 		return
 	}
 	if !known {

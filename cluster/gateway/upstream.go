@@ -82,31 +82,45 @@ func (g *Gateway) upstreamFor(base string) *upstream {
 	return u
 }
 
-// lookup returns the registry's instances of name, cached briefly.
-func (g *Gateway) lookup(ctx context.Context, name string) []registry.Instance {
+// lookup returns the registry's instances of name, cached briefly. When
+// the registry cannot be reached it returns the last list it had, however
+// old, and tries the registry again only after registryCacheTTL; down
+// reports an outage for a service it never had a list of.
+func (g *Gateway) lookup(ctx context.Context, name string) (list []registry.Instance, down bool) {
 	if g.opts.Registry == nil {
-		return nil
+		return nil, false
 	}
 	g.cacheMu.Lock()
 	c, ok := g.cache[name]
 	g.cacheMu.Unlock()
 	if ok && time.Since(c.at) < registryCacheTTL {
-		return c.list
+		return c.list, false
 	}
 	list, err := g.opts.Registry.Find(ctx, name)
 	if err != nil {
-		g.opts.Logger.Warn("gateway: registry lookup failed", "service", name, "err", err)
-		return c.list // the last known list, if any
+		if ctx.Err() != nil {
+			return c.list, !ok
+		}
+		g.opts.Logger.Warn("gateway: registry lookup failed; routing with the last known instances",
+			"service", name, "known", len(c.list), "err", err)
+		if ok {
+			g.cacheMu.Lock()
+			g.cache[name] = cached{list: c.list, at: time.Now()}
+			g.cacheMu.Unlock()
+		}
+		return c.list, !ok
 	}
 	g.cacheMu.Lock()
 	g.cache[name] = cached{list: list, at: time.Now()}
 	g.cacheMu.Unlock()
-	return list
+	return list, false
 }
 
-// known reports whether name has any upstream at all, healthy or not.
-func (g *Gateway) candidates(ctx context.Context, name string) (all []*upstream, known bool) {
-	insts := g.lookup(ctx, name)
+// candidates returns the upstreams of name. known reports whether name has
+// any upstream at all, healthy or not; down, that the registry could not
+// say, having never listed the service.
+func (g *Gateway) candidates(ctx context.Context, name string) (all []*upstream, known, down bool) {
+	insts, down := g.lookup(ctx, name)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	seen := map[*upstream]bool{}
@@ -129,7 +143,7 @@ func (g *Gateway) candidates(ctx context.Context, name string) (all []*upstream,
 			all = append(all, u)
 		}
 	}
-	return all, known
+	return all, known, down
 }
 
 // acquire picks the routable upstream with the fewest requests in flight
@@ -204,10 +218,7 @@ func (g *Gateway) CheckAll(ctx context.Context) {
 	var jobs []job
 	var insts []registry.Instance
 	if g.opts.Registry != nil {
-		insts, _ = g.opts.Registry.Find(ctx, "")
-		g.cacheMu.Lock()
-		clear(g.cache)
-		g.cacheMu.Unlock()
+		insts = g.refresh(ctx)
 	}
 	g.mu.Lock()
 	for _, e := range g.entries {
@@ -227,6 +238,35 @@ func (g *Gateway) CheckAll(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// refresh reads every instance from the registry into the cache and
+// returns them. When the registry cannot be reached, the cache is left as
+// it is, so requests keep going to the last known instances, and those are
+// returned to be checked.
+func (g *Gateway) refresh(ctx context.Context) []registry.Instance {
+	list, err := g.opts.Registry.Find(ctx, "")
+	g.cacheMu.Lock()
+	defer g.cacheMu.Unlock()
+	if err != nil {
+		if ctx.Err() == nil {
+			g.opts.Logger.Warn("gateway: registry unavailable; routing with the last known instances", "err", err)
+		}
+		var known []registry.Instance
+		for _, c := range g.cache {
+			known = append(known, c.list...)
+		}
+		return known
+	}
+	now := time.Now()
+	fresh := make(map[string]cached, len(g.cache))
+	for _, inst := range list {
+		c := fresh[inst.Service]
+		c.list, c.at = append(c.list, inst), now
+		fresh[inst.Service] = c
+	}
+	g.cache = fresh
+	return list
 }
 
 func (g *Gateway) registryAll(ctx context.Context) []registry.Instance {

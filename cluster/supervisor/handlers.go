@@ -8,6 +8,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
+	"github.com/replicaflow/replicaflow/internal/guard"
 	"github.com/replicaflow/replicaflow/registry"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -20,10 +21,14 @@ import (
 //	GET      /services/status                every instance and its status
 //	GET      /services/definition            the workers' OpenAPI, combined
 //	GET      /health                         the supervisor's own health
+//
+// The first registration of an instance ID hands out the instance's
+// secret (see cluster.SecretHeader); moving or removing the instance later
+// needs it.
 func (s *Supervisor) routes() {
 	m := http.NewServeMux()
 	p := s.opts.RegisterPath
-	guard := func(h http.HandlerFunc) http.Handler { return cluster.Protect(s.opts.Token, h) }
+	guard := func(h http.HandlerFunc) http.Handler { return guard.Protect(s.opts.Token, h) }
 	m.Handle("PUT "+p, guard(s.handleRegister))
 	m.Handle("POST "+p, guard(s.handleRegister))
 	m.Handle("DELETE "+p+"/{name}/{id}", guard(s.handleDeregister))
@@ -51,6 +56,12 @@ type Receipt struct {
 	Renew string `json:"renew"`
 	// Interval is the health-check interval applied, in seconds.
 	Interval float64 `json:"interval"`
+	// Secret proves the right to move or remove the instance: send it in
+	// the cluster.SecretHeader header when registering again, renewing and
+	// deregistering. It is given to the worker that first registers an
+	// instance ID (and repeated to the holder); a registration that sent
+	// no valid secret gets none.
+	Secret string `json:"secret,omitempty"`
 }
 
 func (s *Supervisor) handleRegister(w http.ResponseWriter, r *http.Request) {
@@ -63,28 +74,39 @@ func (s *Supervisor) handleRegister(w http.ResponseWriter, r *http.Request) {
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusUnprocessableEntity, err.Error(), nil), nil)
 		return
 	}
-	created, err := s.register(r.Context(), inst)
-	if err != nil {
+	got, err := s.register(r.Context(), inst, r.Header.Get(cluster.SecretHeader))
+	switch {
+	case errors.Is(err, errNotOwner):
+		s.refused(r, "register", inst.Service, inst.ID)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusConflict, "instance "+inst.ID+" of "+inst.Service+
+			" is registered by another worker; without its secret it cannot be moved to another address or health check", nil), nil)
+		return
+	case err != nil:
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 		return
 	}
 	status := http.StatusOK
-	if created {
+	if got.created {
 		status = http.StatusCreated
 	}
 	httpx.JSON(w, status, Receipt{
 		Service: inst.Service, ID: inst.ID, Status: registry.StatusUnknown,
 		Renew:    s.opts.RegisterPath + "/" + inst.Service + "/" + inst.ID + "/renew",
 		Interval: s.interval(inst).Seconds(),
+		Secret:   got.secret,
 	})
 }
 
 func (s *Supervisor) handleDeregister(w http.ResponseWriter, r *http.Request) {
 	name, id := r.PathValue("name"), r.PathValue("id")
-	err := s.deregister(r.Context(), name, id)
+	err := s.deregister(r.Context(), name, id, r.Header.Get(cluster.SecretHeader))
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusNotFound, "no instance "+id+" of "+name, nil), nil)
+	case errors.Is(err, errNotOwner):
+		s.refused(r, "deregister", name, id)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusConflict, "instance "+id+" of "+name+
+			" is registered by another worker; only its secret can remove it", nil), nil)
 	case err != nil:
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
 	default:
@@ -92,6 +114,10 @@ func (s *Supervisor) handleDeregister(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handleRenew answers a heartbeat. A renewal with a secret that does not
+// match the entry's owner is refused, so a worker learns that its instance
+// ID now belongs to another registration; one without a secret only asks
+// whether the entry is still there.
 func (s *Supervisor) handleRenew(w http.ResponseWriter, r *http.Request) {
 	name, id := r.PathValue("name"), r.PathValue("id")
 	inst, err := s.opts.Registry.Get(r.Context(), name, id)
@@ -101,6 +127,11 @@ func (s *Supervisor) handleRenew(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		responses.WriteProblem(w, r, responses.NewProblem(http.StatusServiceUnavailable, "registry unavailable: "+err.Error(), nil), nil)
+		return
+	}
+	if secret := r.Header.Get(cluster.SecretHeader); secret != "" && inst.Owner != "" && !ownedBy(inst, secret) {
+		s.refused(r, "renew", name, id)
+		responses.WriteProblem(w, r, responses.NewProblem(http.StatusConflict, "instance "+id+" of "+name+" now belongs to another registration", nil), nil)
 		return
 	}
 	if !s.tracked(name + "/" + id) { // registered through another supervisor

@@ -62,6 +62,8 @@ type Supervisor struct {
 	mux   *http.ServeMux
 	owned bool // the registry was made here and is closed by Close
 
+	ownMu sync.Mutex // serializes the ownership checks of register and deregister
+
 	mu       sync.Mutex
 	checkers map[string]*checker
 	closed   bool
@@ -171,26 +173,65 @@ func (s *Supervisor) lease(inst registry.Instance) time.Duration {
 	return s.opts.LeaseTTL
 }
 
-// register stores inst and (re)starts its checker; it reports whether the
-// instance was new.
-func (s *Supervisor) register(ctx context.Context, inst registry.Instance) (bool, error) {
-	_, err := s.opts.Registry.Get(ctx, inst.Service, inst.ID)
-	created := errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrSealed) || errors.Is(err, registry.ErrStale)
+// registered is what a registration earned.
+type registered struct {
+	created bool   // the instance is new
+	secret  string // the instance's secret, when the registrant owns it
+}
+
+// register stores inst and (re)starts its checker. A new instance, or one
+// nobody owns, gets a fresh secret; an owned one may be replaced by the
+// holder of its secret, or by anyone when nothing about where it is reached
+// and checked changes (a worker restarted at the same address); any other
+// replacement is errNotOwner.
+func (s *Supervisor) register(ctx context.Context, inst registry.Instance, secret string) (registered, error) {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	var out registered
+	old, err := s.opts.Registry.Get(ctx, inst.Service, inst.ID)
+	gone := errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrSealed) || errors.Is(err, registry.ErrStale)
+	switch {
+	case err != nil && !gone:
+		return out, err
+	case gone || old.Owner == "":
+		out.created = gone
+		out.secret = newSecret()
+		inst.Owner = hashSecret(out.secret)
+	case ownedBy(old, secret):
+		out.secret = secret
+		inst.Owner = old.Owner
+	case sameEndpoint(old, inst):
+		inst.Owner = old.Owner
+	default:
+		return out, errNotOwner
+	}
 	inst.Status = registry.StatusUnknown
 	inst.RegisteredAt = time.Time{}
 	s.untrack(inst.Service + "/" + inst.ID) // no stale check may overwrite the new entry
 	if err := s.opts.Registry.Register(ctx, inst, s.lease(inst)); err != nil {
-		return false, err
+		return registered{}, err
 	}
 	if stored, err := s.opts.Registry.Get(ctx, inst.Service, inst.ID); err == nil {
 		inst = stored
 	}
 	s.track(inst)
-	return created, nil
+	return out, nil
 }
 
-// deregister stops checking an instance and removes it.
-func (s *Supervisor) deregister(ctx context.Context, service, id string) error {
+// deregister stops checking an instance and removes it; an owned instance
+// only for the holder of its secret (errNotOwner otherwise).
+func (s *Supervisor) deregister(ctx context.Context, service, id, secret string) error {
+	s.ownMu.Lock()
+	defer s.ownMu.Unlock()
+	old, err := s.opts.Registry.Get(ctx, service, id)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return err
+	case err == nil && old.Owner != "" && !ownedBy(old, secret):
+		return errNotOwner
+	}
+	// An entry that cannot be read (tampered with, or past its sealed
+	// expiry) proves no owner: it may be removed.
 	s.untrack(service + "/" + id)
 	return s.opts.Registry.Deregister(ctx, service, id)
 }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/replicaflow/replicaflow/cluster"
 	"github.com/replicaflow/replicaflow/cluster/supervisor"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/registry"
 )
 
@@ -49,17 +53,21 @@ func newSupervisor(t *testing.T) (*supervisor.Supervisor, *httptest.Server) {
 	return s, srv
 }
 
-func register(t *testing.T, method, base, name, host string, port int, interval string) *http.Response {
+// register registers a worker and returns the answer's status and receipt.
+func register(t *testing.T, method, base, name, host string, port int, interval string) (int, supervisor.Receipt) {
 	t.Helper()
 	body := fmt.Sprintf(`{"name":%q,"tags":["t1","t2"],"host":%q,"port":"%d","healthcheck":{"url":"http://%s:%d/health","interval":%s}}`,
 		name, host, port, host, port, interval)
 	req, _ := http.NewRequest(method, base+"/register", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp
+	defer resp.Body.Close()
+	var rec supervisor.Receipt
+	json.NewDecoder(resp.Body).Decode(&rec)
+	return resp.StatusCode, rec
 }
 
 func statusOf(t *testing.T, base string) []supervisor.InstanceStatus {
@@ -74,33 +82,23 @@ func statusOf(t *testing.T, base string) []supervisor.InstanceStatus {
 	return rows
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestRegisterByPutAndPost(t *testing.T) {
 	_, srv := newSupervisor(t)
 	var ok atomic.Bool
 	ok.Store(true)
 	_, host, port := workerServer(t, &ok)
-	if r := register(t, "PUT", srv.URL, "alpha", host, port, `"0.05"`); r.StatusCode != http.StatusCreated {
-		t.Fatalf("PUT: %d", r.StatusCode)
+	code, alpha := register(t, "PUT", srv.URL, "alpha", host, port, `"0.05"`)
+	if code != http.StatusCreated || alpha.Secret == "" {
+		t.Fatalf("PUT: %d %+v", code, alpha)
 	}
-	if r := register(t, "PUT", srv.URL, "alpha", host, port, `"0.05"`); r.StatusCode != http.StatusOK {
-		t.Fatalf("PUT again: %d", r.StatusCode)
+	if code, _ := register(t, "PUT", srv.URL, "alpha", host, port, `"0.05"`); code != http.StatusOK {
+		t.Fatalf("PUT again: %d", code)
 	}
 	_, host2, port2 := workerServer(t, &ok)
-	if r := register(t, "POST", srv.URL, "beta", host2, port2, `0.05`); r.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %d", r.StatusCode)
+	if code, _ := register(t, "POST", srv.URL, "beta", host2, port2, `0.05`); code != http.StatusCreated {
+		t.Fatalf("POST: %d", code)
 	}
-	waitFor(t, "both healthy", func() bool {
+	testutil.WaitFor(t, "both healthy", 10*time.Second, func() bool {
 		rows := statusOf(t, srv.URL)
 		return len(rows) == 2 && rows[0].Status == registry.StatusHealthy && rows[1].Status == registry.StatusHealthy
 	})
@@ -129,6 +127,8 @@ func TestRegisterByPutAndPost(t *testing.T) {
 	}
 	// Deregistration.
 	req, _ := http.NewRequest("DELETE", fmt.Sprintf("%s/register/alpha/%s:%d", srv.URL, host, port), nil)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(cluster.SecretHeader, alpha.Secret)
 	r, _ := http.DefaultClient.Do(req)
 	if r.StatusCode != http.StatusNoContent {
 		t.Fatalf("DELETE: %d", r.StatusCode)
@@ -163,28 +163,29 @@ func TestHealthStateMachine(t *testing.T) {
 		}
 		return rows[0].Status
 	}
-	waitFor(t, "healthy", func() bool { return get() == registry.StatusHealthy })
+	testutil.WaitFor(t, "healthy", 10*time.Second, func() bool { return get() == registry.StatusHealthy })
 
 	// Failing checks: unhealthy only after 3 consecutive failures.
 	ok.Store(false)
-	waitFor(t, "one failure", func() bool {
+	testutil.WaitFor(t, "one failure", 10*time.Second, func() bool {
 		rows := statusOf(t, srv.URL)
 		return len(rows) == 1 && rows[0].ConsecutiveFailures >= 1
 	})
-	waitFor(t, "unhealthy", func() bool { return get() == registry.StatusUnhealthy })
+	testutil.WaitFor(t, "unhealthy", 10*time.Second, func() bool { return get() == registry.StatusUnhealthy })
 	if rows := statusOf(t, srv.URL); rows[0].ConsecutiveFailures < 3 {
 		t.Fatalf("unhealthy after %d failures", rows[0].ConsecutiveFailures)
 	}
 	// Recovery after successes.
 	ok.Store(true)
-	waitFor(t, "healthy again", func() bool { return get() == registry.StatusHealthy })
-	inst, err := s.Registry().Get(context.Background(), "w", fmt.Sprintf("%s:%d", host, port))
-	if err != nil || inst.Status != registry.StatusHealthy {
-		t.Fatalf("registry copy %+v %v", inst, err)
-	}
+	testutil.WaitFor(t, "healthy again", 10*time.Second, func() bool { return get() == registry.StatusHealthy })
+	// The registry's copy follows with the checker's next write.
+	testutil.WaitFor(t, "the registry's copy healthy again", 10*time.Second, func() bool {
+		inst, err := s.Registry().Get(context.Background(), "w", fmt.Sprintf("%s:%d", host, port))
+		return err == nil && inst.Status == registry.StatusHealthy
+	})
 	// Removal after the grace period.
 	ok.Store(false)
-	waitFor(t, "removed", func() bool { return get() == "gone" })
+	testutil.WaitFor(t, "removed", 10*time.Second, func() bool { return get() == "gone" })
 	if _, err := s.Registry().Get(context.Background(), "w", fmt.Sprintf("%s:%d", host, port)); err == nil {
 		t.Fatal("still in the registry")
 	}
@@ -203,14 +204,23 @@ func TestRegistrationGuard(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := supervisor.New(supervisor.Options{Token: tt.token, DefaultInterval: time.Hour})
-		for _, method := range []string{"PUT", "POST"} {
-			r := httptest.NewRequest(method, "/register", strings.NewReader(`{"name":"w","host":"127.0.0.1","port":9}`))
+		call := func(method, path, body, secret string) *httptest.ResponseRecorder {
+			r := httptest.NewRequest(method, "http://127.0.0.1:8100"+path, strings.NewReader(body))
 			r.RemoteAddr = tt.remote
+			r.Header.Set("Content-Type", "application/json")
 			if tt.auth != "" {
 				r.Header.Set("Authorization", tt.auth)
 			}
+			if secret != "" {
+				r.Header.Set(cluster.SecretHeader, secret)
+			}
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, r)
+			return w
+		}
+		var secret string
+		for _, method := range []string{"PUT", "POST"} {
+			w := call(method, "/register", `{"name":"w","host":"127.0.0.1","port":9}`, "")
 			want := tt.want
 			if method == "POST" && want == http.StatusCreated {
 				want = http.StatusOK // already registered by the PUT
@@ -218,17 +228,115 @@ func TestRegistrationGuard(t *testing.T) {
 			if w.Code != want {
 				t.Errorf("%+v %s: got %d", tt, method, w.Code)
 			}
+			var rec supervisor.Receipt
+			if json.Unmarshal(w.Body.Bytes(), &rec) == nil && rec.Secret != "" {
+				secret = rec.Secret
+			}
 		}
-		r := httptest.NewRequest("DELETE", "/register/w/127.0.0.1:9", nil)
-		r.RemoteAddr = tt.remote
-		if tt.auth != "" {
-			r.Header.Set("Authorization", tt.auth)
-		}
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, r)
+		w := call("DELETE", "/register/w/127.0.0.1:9", "", secret)
 		if wantDel := map[int]int{201: 204}[tt.want]; (wantDel == 0 && w.Code != tt.want) || (wantDel != 0 && w.Code != wantDel) {
 			t.Errorf("%+v DELETE: got %d", tt, w.Code)
 		}
 		s.Close()
+	}
+}
+
+// lockedBuffer collects log lines written from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestInstanceOwnership replays the red team's hijack: a holder of the
+// cluster token registers another worker's instance ID with its own
+// address. Only the worker that registered the ID first, with the secret it
+// was handed, may move or remove it; the refusals are logged.
+func TestInstanceOwnership(t *testing.T) {
+	var logs lockedBuffer
+	s := supervisor.New(supervisor.Options{Token: "tok", DefaultInterval: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	defer s.Close()
+	const id = "127.0.0.1:18011"
+	reg := func(port int) string {
+		return fmt.Sprintf(`{"name":"hello","id":%q,"host":"127.0.0.1","port":%d,"healthcheck":{"url":"http://127.0.0.1:%d/healthz","interval":1}}`, id, port, port)
+	}
+	call := func(method, path, body, secret string) (int, supervisor.Receipt) {
+		r := httptest.NewRequest(method, "http://127.0.0.1:8100"+path, strings.NewReader(body))
+		r.RemoteAddr = "127.0.0.1:5000"
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer tok")
+		if secret != "" {
+			r.Header.Set(cluster.SecretHeader, secret)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code >= 400 && w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Fatalf("%s %s: %d without problem details", method, path, w.Code)
+		}
+		var rec supervisor.Receipt
+		json.Unmarshal(w.Body.Bytes(), &rec)
+		return w.Code, rec
+	}
+	code, first := call("PUT", "/register", reg(18011), "")
+	if code != http.StatusCreated || first.Secret == "" {
+		t.Fatalf("first registration: %d, secret %q", code, first.Secret)
+	}
+	owner := first.Secret
+	const renew, instance = "/register/hello/" + id + "/renew", "/register/hello/" + id
+	steps := []struct {
+		name, method, path, body, secret string
+		want                             int
+		wantPort                         int  // the port the entry points at afterwards
+		wantSecret                       bool // the answer hands out a secret
+	}{
+		{"hijack without the secret", "PUT", "/register", reg(18666), "", http.StatusConflict, 18011, false},
+		{"hijack by POST", "POST", "/register", reg(18666), "", http.StatusConflict, 18011, false},
+		{"hijack with a wrong secret", "PUT", "/register", reg(18666), "guess", http.StatusConflict, 18011, false},
+		{"removal without the secret", "DELETE", instance, "", "", http.StatusConflict, 18011, false},
+		{"removal with a wrong secret", "DELETE", instance, "", "guess", http.StatusConflict, 18011, false},
+		{"renewal with a wrong secret", "POST", renew, "", "guess", http.StatusConflict, 18011, false},
+		// A worker restarted at the same address lost its secret: it may
+		// register again, but earns no secret.
+		{"same address, no secret", "PUT", "/register", reg(18011), "", http.StatusOK, 18011, false},
+		{"renewal without a secret", "POST", renew, "", "", http.StatusOK, 18011, false},
+		{"renewal by the owner", "POST", renew, "", owner, http.StatusOK, 18011, false},
+		{"the owner moves", "PUT", "/register", reg(18012), owner, http.StatusOK, 18012, true},
+		{"hijack after the move", "PUT", "/register", reg(18011), "", http.StatusConflict, 18012, false},
+		{"the owner leaves", "DELETE", instance, "", owner, http.StatusNoContent, 0, false},
+	}
+	for _, st := range steps {
+		code, rec := call(st.method, st.path, st.body, st.secret)
+		if code != st.want {
+			t.Fatalf("%s: got %d, want %d", st.name, code, st.want)
+		}
+		if (rec.Secret != "") != st.wantSecret || (st.wantSecret && rec.Secret != owner) {
+			t.Fatalf("%s: the answer's secret is %q", st.name, rec.Secret)
+		}
+		inst, err := s.Registry().Get(context.Background(), "hello", id)
+		switch {
+		case st.wantPort == 0 && err == nil:
+			t.Fatalf("%s: the instance is still registered", st.name)
+		case st.wantPort != 0 && (err != nil || inst.Port != st.wantPort):
+			t.Fatalf("%s: the instance points at port %d (%v), want %d", st.name, inst.Port, err, st.wantPort)
+		}
+	}
+	if n := strings.Count(logs.String(), "refused a call on an instance owned by another worker"); n != 7 {
+		t.Errorf("%d refusals logged, want 7:\n%s", n, logs.String())
+	}
+	// Once the owner has left, the ID is free: the next registrant owns it.
+	if code, rec := call("PUT", "/register", reg(18011), ""); code != http.StatusCreated || rec.Secret == "" || rec.Secret == owner {
+		t.Fatalf("registration after the owner left: %d, secret %q", code, rec.Secret)
 	}
 }

@@ -58,6 +58,7 @@ type Worker struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 	registered bool
+	secret     string        // the instance's secret, from the supervisor's receipt
 	first      chan struct{} // closed at the first successful registration
 	firstOnce  sync.Once
 }
@@ -145,7 +146,7 @@ func (w *Worker) Stop(ctx context.Context) error {
 	cancel()
 	<-done
 	w.setRegistered(false)
-	status, err := w.call(ctx, http.MethodDelete, w.instanceURL(), nil)
+	status, _, err := w.call(ctx, http.MethodDelete, w.instanceURL(), nil)
 	if err != nil {
 		return fmt.Errorf("worker: deregistering: %w", err)
 	}
@@ -174,8 +175,9 @@ func (w *Worker) loop(ctx context.Context, done chan struct{}) {
 	for {
 		var wait time.Duration
 		if !w.Registered() {
-			status, err := w.call(ctx, http.MethodPut, w.opts.RegisterURL, w.reg)
+			status, body, err := w.call(ctx, http.MethodPut, w.opts.RegisterURL, w.reg)
 			if err == nil && (status == http.StatusOK || status == http.StatusCreated) {
+				w.keepSecret(body)
 				w.setRegistered(true)
 				attempt, wait = 0, w.opts.Heartbeat
 			} else {
@@ -184,7 +186,7 @@ func (w *Worker) loop(ctx context.Context, done chan struct{}) {
 				attempt++
 			}
 		} else {
-			status, err := w.call(ctx, http.MethodPost, w.instanceURL()+"/renew", nil)
+			status, _, err := w.call(ctx, http.MethodPost, w.instanceURL()+"/renew", nil)
 			switch {
 			case err == nil && status == http.StatusOK:
 				attempt, wait = 0, w.opts.Heartbeat
@@ -192,6 +194,13 @@ func (w *Worker) loop(ctx context.Context, done chan struct{}) {
 				w.setRegistered(false) // forgotten: register again at once
 				attempt = 0
 				continue
+			case err == nil && status == http.StatusConflict:
+				// The ID was given to another registration: try to register
+				// again, which the supervisor refuses while the other holds it.
+				w.opts.Logger.Warn("worker: the supervisor gave this instance to another registration", "id", w.reg.ID)
+				w.setRegistered(false)
+				wait = w.backoff(attempt)
+				attempt++
 			default:
 				w.logFailure(ctx, "renew", status, err)
 				wait = min(w.backoff(attempt), w.opts.Heartbeat)
@@ -228,31 +237,50 @@ func (w *Worker) logFailure(ctx context.Context, what string, status int, err er
 	w.opts.Logger.Warn("worker: supervisor refused", "call", what, "status", status)
 }
 
-// call sends one request and returns the status code.
-func (w *Worker) call(ctx context.Context, method, target string, body any) (int, error) {
+// keepSecret keeps the secret of a registration's receipt; a receipt
+// without one (the instance was registered before, by this address) leaves
+// the one held.
+func (w *Worker) keepSecret(receipt []byte) {
+	var r struct {
+		Secret string `json:"secret"`
+	}
+	if json.Unmarshal(receipt, &r) == nil && r.Secret != "" {
+		w.mu.Lock()
+		w.secret = r.Secret
+		w.mu.Unlock()
+	}
+}
+
+// call sends one request and returns the status code and the start of the
+// answer's body. Every call says it is JSON, as a supervisor without a token
+// requires of every change, and carries the instance's secret once known.
+func (w *Worker) call(ctx context.Context, method, target string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	w.mu.Lock()
+	if w.secret != "" {
+		req.Header.Set(cluster.SecretHeader, w.secret)
 	}
+	w.mu.Unlock()
 	if w.opts.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+w.opts.Token)
 	}
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, data, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster/supervisor"
 	"github.com/replicaflow/replicaflow/cluster/worker"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/registry"
 )
 
@@ -72,16 +73,10 @@ func TestWorkerRetriesReRegistersAndDeregisters(t *testing.T) {
 	if err := sup.Registry().Deregister(ctx, "w", id); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := sup.Registry().Get(ctx, "w", id); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("not registered again after being forgotten")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "registered again after being forgotten", 5*time.Second, func() bool {
+		_, err := sup.Registry().Get(ctx, "w", id)
+		return err == nil
+	})
 
 	if err := w.Stop(ctx); err != nil {
 		t.Fatal(err)

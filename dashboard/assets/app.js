@@ -330,7 +330,8 @@
     showMsg(card, 'ok', (action === 'stop' ? 'Stopping ' : 'Starting ') + name + '…');
     try {
       const res = await fetch(admin + '/services/' + encodeURIComponent(name) + '/' + action, {
-        method: 'POST', headers: headers(), cache: 'no-store',
+        // JSON, as the management API requires of every change.
+        method: 'POST', headers: { ...headers(), 'Content-Type': 'application/json' }, cache: 'no-store',
       });
       if (!res.ok) throw new Error(await problemText(res));
       showMsg(card, 'ok', (action === 'stop' ? 'Stopped ' : 'Started ') + name + '.');

@@ -84,7 +84,7 @@ for port in $WORKER_PORTS; do
   pids+=($!)
   wait_port "$port"
   if [ -z "$shared_registry" ]; then
-    curl -fsS "${auth[@]}" -d "{\"domain\":\"http://127.0.0.1\",\"name_service\":\"hello\",\"port\":$port,\"health_path\":\"/healthz\"}" \
+    curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d "{\"domain\":\"http://127.0.0.1\",\"name_service\":\"hello\",\"port\":$port,\"health_path\":\"/healthz\"}" \
       "http://127.0.0.1:$GATEWAY_PORT/service" >/dev/null
   fi
 done

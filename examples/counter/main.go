@@ -11,7 +11,7 @@
 //	     -H 'Content-Type: application/json' -d '{"initial_value": 10, "step": 5}'
 //	curl -X POST localhost:8000/primary-counter/increment
 //	curl localhost:8000/primary-counter/value
-//	curl -X DELETE localhost:8000/admin/services/primary-counter
+//	curl -X DELETE -H 'Content-Type: application/json' localhost:8000/admin/services/primary-counter
 //
 // With no REPLICAFLOW_ADMIN_TOKEN set only loopback clients may call
 // /admin; with one set, send "Authorization: Bearer <token>".
