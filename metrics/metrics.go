@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,7 +27,7 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inFlight *prometheus.GaugeVec
+	inFlight *inFlight
 }
 
 // Option changes how New builds a Metrics.
@@ -63,12 +65,11 @@ func New(opts ...Option) *Metrics {
 			Help:      "Time to serve an HTTP request, by service, endpoint (route template) and method.",
 			Buckets:   cfg.buckets,
 		}, []string{"service", "endpoint", "method"}),
-		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace,
-			Subsystem: "http",
-			Name:      "requests_in_flight",
-			Help:      "HTTP requests being served, by service.",
-		}, []string{"service"}),
+		inFlight: &inFlight{
+			desc: prometheus.NewDesc(prometheus.BuildFQName(Namespace, "http", "requests_in_flight"),
+				"HTTP requests being served, by service.", []string{"service"}, nil),
+			counts: map[string]*atomic.Int64{},
+		},
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -96,5 +97,46 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) Forget(service string) {
 	m.requests.DeletePartialMatch(prometheus.Labels{"service": service})
 	m.duration.DeletePartialMatch(prometheus.Labels{"service": service})
-	m.inFlight.DeletePartialMatch(prometheus.Labels{"service": service})
+	m.inFlight.forget(service)
+}
+
+// inFlight is the requests_in_flight gauge: a plain atomic count per
+// service that the middleware adds to and subtracts from, read when the
+// registry is gathered.
+type inFlight struct {
+	desc   *prometheus.Desc
+	mu     sync.Mutex
+	counts map[string]*atomic.Int64
+}
+
+// count returns the count of service, making it the first time.
+func (g *inFlight) count(service string) *atomic.Int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n, ok := g.counts[service]
+	if !ok {
+		n = new(atomic.Int64)
+		g.counts[service] = n
+	}
+	return n
+}
+
+// forget drops the count of service; middleware still holding it counts
+// into nothing.
+func (g *inFlight) forget(service string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.counts, service)
+}
+
+// Describe implements prometheus.Collector.
+func (g *inFlight) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector.
+func (g *inFlight) Collect(ch chan<- prometheus.Metric) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for service, n := range g.counts {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(n.Load()), service)
+	}
 }

@@ -23,15 +23,18 @@ func (m *Metrics) Middleware(service string) gin.HandlerFunc {
 	r := &recorder{
 		m:        m,
 		service:  service,
-		inFlight: m.inFlight.WithLabelValues(service),
+		inFlight: m.inFlight.count(service),
 	}
 	r.series.Store(&map[seriesKey]series{})
 	return r.handle
 }
 
+// seriesKey identifies the label children of a request: the method is an
+// index into methods, so that the lookup hashes one string, not two.
 type seriesKey struct {
-	endpoint, method string
-	status           int
+	endpoint string
+	method   uint8
+	status   uint16
 }
 
 // series are the label children one (endpoint, method, status) updates.
@@ -44,19 +47,23 @@ type series struct {
 type recorder struct {
 	m        *Metrics
 	service  string
-	inFlight prometheus.Gauge
+	inFlight *atomic.Int64
 
 	mu     sync.Mutex // serialises the writers of series
 	series atomic.Pointer[map[seriesKey]series]
 }
 
+// epoch is the origin of the middleware's clock: a duration since it reads
+// only the monotonic clock, which is cheaper than time.Now.
+var epoch = time.Now()
+
 func (r *recorder) handle(c *gin.Context) {
-	start := time.Now()
-	r.inFlight.Inc()
+	start := time.Since(epoch)
+	r.inFlight.Add(1)
 	completed := false
 	defer func() {
-		r.inFlight.Dec()
-		k := seriesKey{endpoint: c.FullPath(), method: methodLabel(c.Request.Method), status: c.Writer.Status()}
+		r.inFlight.Add(-1)
+		k := seriesKey{endpoint: c.FullPath(), method: methodIndex(c.Request.Method), status: uint16(c.Writer.Status())}
 		if !completed {
 			k.status = http.StatusInternalServerError // a panic is on its way up
 		}
@@ -64,7 +71,7 @@ func (r *recorder) handle(c *gin.Context) {
 			k.endpoint = Unmatched
 		}
 		s := r.lookup(k)
-		s.duration.Observe(time.Since(start).Seconds())
+		s.duration.Observe((time.Since(epoch) - start).Seconds())
 		s.requests.Inc()
 	}()
 	c.Next()
@@ -84,8 +91,8 @@ func (r *recorder) lookup(k seriesKey) series {
 		return s
 	}
 	s := series{
-		requests: r.m.requests.WithLabelValues(r.service, k.endpoint, k.method, strconv.Itoa(k.status)),
-		duration: r.m.duration.WithLabelValues(r.service, k.endpoint, k.method),
+		requests: r.m.requests.WithLabelValues(r.service, k.endpoint, methods[k.method], strconv.Itoa(int(k.status))),
+		duration: r.m.duration.WithLabelValues(r.service, k.endpoint, methods[k.method]),
 	}
 	next := make(map[seriesKey]series, len(old)+1)
 	for key, v := range old {
@@ -96,13 +103,20 @@ func (r *recorder) lookup(k seriesKey) series {
 	return s
 }
 
-// methodLabel bounds the method label: a client can send any token as a
-// method, and each would otherwise become a series.
-func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
-		return m
+// methods are the values of the method label. It is bounded: a client can
+// send any token as a method, and each would otherwise become a series; the
+// last, "OTHER", stands for every method not listed.
+var methods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace, "OTHER",
+}
+
+// methodIndex returns the index in methods of the method label of m.
+func methodIndex(m string) uint8 {
+	for i, name := range methods[:len(methods)-1] {
+		if m == name {
+			return uint8(i)
+		}
 	}
-	return "OTHER"
+	return uint8(len(methods) - 1)
 }

@@ -49,7 +49,7 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 			return err
 		}
 		if p.Whole {
-			if p.validate {
+			if p.validates() {
 				fields, err := p.check(dst, nil)
 				if err != nil {
 					return err
@@ -80,7 +80,7 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 			}
 		}
 	}
-	if p.validate {
+	if p.validates() {
 		var err error
 		if fields, err = p.check(dst, fields); err != nil {
 			return err
@@ -94,23 +94,7 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 
 func (p *Plan) bindParam(c *gin.Context, f *Field, fv reflect.Value) error {
 	req := c.Request
-	var vals []string
-	switch f.Source {
-	case Path:
-		if s, ok := c.Params.Get(f.Key); ok {
-			vals = []string{s}
-		}
-	case Query:
-		vals = c.QueryArray(f.Key)
-	case Header:
-		vals = req.Header[f.Key]
-	case Cookie:
-		if ck, err := req.Cookie(f.Key); err == nil {
-			vals = []string{ck.Value}
-		}
-	case Form:
-		vals = req.PostForm[f.Key]
-	case File:
+	if f.Source == File {
 		if req.MultipartForm == nil {
 			return nil
 		}
@@ -129,10 +113,77 @@ func (p *Plan) bindParam(c *gin.Context, f *Field, fv reflect.Value) error {
 		fv.Set(reflect.ValueOf(files))
 		return nil
 	}
-	if len(vals) == 0 {
+	if f.decode.many != nil {
+		vals := values(c, f)
+		if len(vals) == 0 {
+			return nil
+		}
+		return f.decode.many(fv, vals)
+	}
+	s, ok := value(c, f)
+	if !ok {
 		return nil
 	}
-	return f.decode(fv, vals)
+	return f.decode.one(fv, s)
+}
+
+// value returns the first value of a scalar parameter without allocating
+// (but to unescape a query value, or to parse cookies).
+func value(c *gin.Context, f *Field) (string, bool) {
+	req := c.Request
+	switch f.Source {
+	case Path:
+		return c.Params.Get(f.Key)
+	case Query:
+		if req.URL == nil {
+			return "", false
+		}
+		if q := req.URL.RawQuery; queryScan(q) {
+			return queryValue(q, f.Key)
+		}
+		return c.GetQuery(f.Key)
+	case Header:
+		if vs := req.Header[f.Key]; len(vs) > 0 {
+			return vs[0], true
+		}
+	case Cookie:
+		if ck, err := req.Cookie(f.Key); err == nil {
+			return ck.Value, true
+		}
+	case Form:
+		if vs := req.PostForm[f.Key]; len(vs) > 0 {
+			return vs[0], true
+		}
+	}
+	return "", false
+}
+
+// values returns every value of a slice parameter.
+func values(c *gin.Context, f *Field) []string {
+	req := c.Request
+	switch f.Source {
+	case Path:
+		if s, ok := c.Params.Get(f.Key); ok {
+			return []string{s}
+		}
+	case Query:
+		if req.URL == nil {
+			return nil
+		}
+		if q := req.URL.RawQuery; queryScan(q) {
+			return queryValues(q, f.Key)
+		}
+		return c.QueryArray(f.Key)
+	case Header:
+		return req.Header[f.Key]
+	case Cookie:
+		if ck, err := req.Cookie(f.Key); err == nil {
+			return []string{ck.Value}
+		}
+	case Form:
+		return req.PostForm[f.Key]
+	}
+	return nil
 }
 
 func (p *Plan) decodeBody(req *http.Request, dst any) error {

@@ -8,9 +8,13 @@ import (
 	"time"
 )
 
-// decoder sets v from the textual values of one parameter (one for scalars,
-// all of them for slices).
-type decoder func(v reflect.Value, vals []string) error
+// decoder sets a field from the textual values of one parameter: one takes
+// the first value (a scalar or a pointer to one), many takes all of them (a
+// slice). Exactly one of the two is set.
+type decoder struct {
+	one  func(v reflect.Value, s string) error
+	many func(v reflect.Value, vals []string) error
+}
 
 var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -22,22 +26,22 @@ func decoderFor(t reflect.Type) (decoder, error) {
 	case t.Kind() == reflect.Pointer:
 		elem, err := scalarDecoder(t.Elem())
 		if err != nil {
-			return nil, err
+			return decoder{}, err
 		}
-		return func(v reflect.Value, vals []string) error {
+		return decoder{one: func(v reflect.Value, s string) error {
 			p := reflect.New(t.Elem())
-			if err := elem(p.Elem(), vals[0]); err != nil {
+			if err := elem(p.Elem(), s); err != nil {
 				return err
 			}
 			v.Set(p)
 			return nil
-		}, nil
+		}}, nil
 	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && !t.Implements(textUnmarshalerType):
 		elem, err := scalarDecoder(t.Elem())
 		if err != nil {
-			return nil, err
+			return decoder{}, err
 		}
-		return func(v reflect.Value, vals []string) error {
+		return decoder{many: func(v reflect.Value, vals []string) error {
 			s := reflect.MakeSlice(t, len(vals), len(vals))
 			for i, val := range vals {
 				if err := elem(s.Index(i), val); err != nil {
@@ -46,13 +50,13 @@ func decoderFor(t reflect.Type) (decoder, error) {
 			}
 			v.Set(s)
 			return nil
-		}, nil
+		}}, nil
 	default:
 		dec, err := scalarDecoder(t)
 		if err != nil {
-			return nil, err
+			return decoder{}, err
 		}
-		return func(v reflect.Value, vals []string) error { return dec(v, vals[0]) }, nil
+		return decoder{one: dec}, nil
 	}
 }
 

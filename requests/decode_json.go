@@ -18,7 +18,7 @@ func DecodeJSON(r io.Reader, dst any) error {
 	t := reflect.TypeOf(dst).Elem()
 	p, ok := wholePlans.Load(t)
 	if !ok {
-		p, _ = wholePlans.LoadOrStore(t, &Plan{Type: t, Whole: true, HasBody: true, validate: true})
+		p, _ = wholePlans.LoadOrStore(t, wholePlan(t))
 	}
 	plan := p.(*Plan)
 	dec := json.NewDecoder(r)
@@ -35,7 +35,7 @@ func DecodeJSON(r io.Reader, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return malformed("the body has data after its JSON value", err)
 	}
-	if t.Kind() == reflect.Struct || (t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct) {
+	if plan.validates() {
 		fields, err := plan.check(dst, nil)
 		if err != nil {
 			return err
@@ -51,4 +51,18 @@ func isUnknownField(err error) bool {
 	const prefix = "json: unknown field "
 	s := err.Error()
 	return len(s) > len(prefix) && s[:len(prefix)] == prefix
+}
+
+// wholePlan is the plan DecodeJSON binds a value of type t with: the whole
+// body, validated when t is a struct or a pointer to one.
+func wholePlan(t reflect.Type) *Plan {
+	p := &Plan{Type: t, Whole: true, HasBody: true}
+	st := t
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() == reflect.Struct {
+		p.validate, p.rules = true, hasRules(st)
+	}
+	return p
 }

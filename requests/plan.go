@@ -82,7 +82,11 @@ type Plan struct {
 	HasFile bool
 
 	params   []int // indexes into Fields of non-body fields
-	validate bool
+	validate bool  // the type is a struct or a pointer to one
+	// rules reports that the type has `binding` rules somewhere in it:
+	// without them the validator runs only for the struct-level
+	// validations a program may have registered (see Validator).
+	rules bool
 }
 
 var (
@@ -103,11 +107,19 @@ func NewPlan(t reflect.Type) (*Plan, error) {
 		return p, nil
 	case t.Kind() != reflect.Struct:
 		p.Whole, p.HasBody = true, true
-		p.validate = t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct
+		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+			p.validate, p.rules = true, hasRules(t.Elem())
+			if err := checkRules(t.Elem()); err != nil {
+				return nil, err
+			}
+		}
 		return p, nil
 	}
-	p.validate = true
+	p.validate, p.rules = true, hasRules(t)
 	if err := p.addFields(t, nil); err != nil {
+		return nil, err
+	}
+	if err := checkRules(t); err != nil {
 		return nil, err
 	}
 	if p.HasBody && p.HasForm {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -13,11 +14,24 @@ import (
 var (
 	validateOnce sync.Once
 	validate     *validator.Validate
+	// custom is set once a program has asked for the validator: it may
+	// have registered struct-level validations, which apply to types with
+	// no `binding` tag, so from then on every struct is validated.
+	custom atomic.Bool
 )
 
 // Validator returns the validator that checks `binding:"..."` tags, so a
-// program can register its own rules (RegisterValidation) before it serves.
+// program can register its own rules (RegisterValidation,
+// RegisterStructValidation) before it serves. Until a program calls it, a
+// request type with no `binding` tag anywhere in it is not run through the
+// validator at all, which saves its cost on every request.
 func Validator() *validator.Validate {
+	custom.Store(true)
+	return rules()
+}
+
+// rules returns the validator without marking it as customised.
+func rules() *validator.Validate {
 	validateOnce.Do(func() {
 		validate = validator.New(validator.WithRequiredStructEnabled())
 		validate.SetTagName("binding")
@@ -35,6 +49,66 @@ func Validator() *validator.Validate {
 	return validate
 }
 
+// validates reports whether a bound value goes through the validator: it is
+// a struct with rules, or the program may have registered rules of its own.
+func (p *Plan) validates() bool {
+	return p.validate && (p.rules || custom.Load())
+}
+
+// hasRules reports whether a `binding` tag appears anywhere in struct type
+// t: on its fields, or on the fields of the types they hold (through
+// pointers, slices, arrays and maps), however deep.
+func hasRules(t reflect.Type) bool {
+	return tagged(t, map[reflect.Type]bool{})
+}
+
+func tagged(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			t = t.Elem()
+			continue
+		case reflect.Map:
+			if tagged(t.Key(), seen) {
+				return true
+			}
+			t = t.Elem()
+			continue
+		case reflect.Struct:
+		default:
+			return false
+		}
+		break
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Tag.Get("binding") != "" || tagged(sf.Type, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRules validates a zero value of struct type t once, so that a
+// malformed `binding` tag (an unknown rule) is an error when the plan is
+// made rather than a panic of the validator on the first request.
+func checkRules(t reflect.Type) (err error) {
+	if !hasRules(t) {
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("bad binding tag on %s: %v", t, p)
+		}
+	}()
+	_ = rules().Struct(reflect.New(t).Interface()) // failing rules are expected; panics are not
+	return nil
+}
+
 // check validates v (a pointer to the request value) and adds a FieldError
 // for every failing field that did not already fail to parse.
 func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
@@ -47,7 +121,7 @@ func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
 		}
 		rv = rv.Elem()
 	}
-	err := Validator().Struct(rv.Interface())
+	err := rules().Struct(rv.Interface())
 	if err == nil {
 		return fields, nil
 	}

@@ -1,15 +1,20 @@
-// Echo compares the server CPU that one JSON echo request costs through
-// replicaflow (bind, replica pool, render) with a raw gin handler doing the
-// same decode, validation and encode, in the same run.
+// Echo compares the server CPU and the allocations that a request costs
+// through replicaflow (bind, replica pool, metrics, render) with a raw gin
+// handler doing the same work, in the same run, on two endpoints: a JSON
+// echo (POST /echo: decode, validate, encode) and a query (GET
+// /query?count=42: one query parameter bound into a struct, a JSON answer).
 //
-//	go run ./bench/echo [-n 20000] [-c 8] [-rounds 5]
+//	go run ./bench/echo [-n 20000] [-c 8] [-rounds 5] [-procs 1]
 //
-// Each server runs in its own child process (this program, re-executed), on
-// a random loopback port. The load generator sends the same requests to each
-// in turn, round after round; the child reports its own CPU time
-// (getrusage) before and after each round, so the figure is the server's
-// CPU alone, whatever the load generator costs. It prints the median CPU per
-// request of each server and its ratio to raw gin.
+// replicaflow runs with the flow's defaults (health, docs, metrics,
+// management); replicaflow-no-metrics turns the metrics off. Each server
+// runs in its own child process (this program, re-executed), on a random
+// loopback port. The load generator sends the same requests to each in turn,
+// round after round; the child reports its own CPU time (getrusage) and heap
+// allocation count before and after each round, so the figures are the
+// server's alone, whatever the load generator costs. It prints, per
+// endpoint, the median CPU per request of each server with its ratio to raw
+// gin, and the allocations per request.
 package main
 
 import (
@@ -21,11 +26,11 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,22 +39,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/replicaflow/replicaflow/flow"
 )
-
-// Echo is the request and the answer.
-type Echo struct {
-	Name  string   `json:"name" binding:"required"`
-	Count int      `json:"count"`
-	Tags  []string `json:"tags"`
-}
-
-var body = []byte(`{"name":"replicaflow","count":42,"tags":["a","b","c"]}`)
-
-// servers are the variants compared; the first is the baseline.
-var servers = []string{"gin", "replicaflow", "replicaflow+metrics"}
 
 const serveEnv = "REPLICAFLOW_BENCH_SERVE"
 
@@ -60,9 +51,9 @@ func main() {
 		}
 		return
 	}
-	n := flag.Int("n", 20000, "requests per server per round")
+	n := flag.Int("n", 20000, "requests per server, endpoint and round")
 	c := flag.Int("c", 8, "concurrent clients")
-	rounds := flag.Int("rounds", 5, "rounds (each server once per round)")
+	rounds := flag.Int("rounds", 5, "rounds (each server once per endpoint and round)")
 	limit := flag.Duration("timeout", 5*time.Minute, "give up after this long")
 	procs := flag.Int("procs", 0, "GOMAXPROCS of each server (0: the Go default)")
 	flag.Parse()
@@ -73,13 +64,32 @@ func main() {
 	}
 }
 
+// load is one endpoint under test: how to make its request.
+type load struct {
+	short, name string
+	path        string
+	req         func(ctx context.Context, base string) *http.Request
+}
+
+var loads = []load{
+	{"echo", "JSON echo (POST " + echoPath + ")", echoPath, func(ctx context.Context, base string) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+echoPath, bytes.NewReader(echoBody))
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}},
+	{"query", "query (GET " + queryURL + ")", queryPath, func(ctx context.Context, base string) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+queryURL, nil)
+		return req
+	}},
+}
+
 // child is a server process.
 type child struct {
 	name string
 	cmd  *exec.Cmd
 	in   io.WriteCloser
 	out  *bufio.Reader
-	url  string
+	base string
 }
 
 func start(name string, procs int) (*child, error) {
@@ -110,7 +120,7 @@ func start(name string, procs int) (*child, error) {
 		ch.stop()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	ch.url = "http://" + addr + "/echo"
+	ch.base = "http://" + addr
 	return ch, nil
 }
 
@@ -119,22 +129,38 @@ func (c *child) line() (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-// cpu asks the child for its CPU time so far.
-func (c *child) cpu() (time.Duration, error) {
-	if _, err := io.WriteString(c.in, "cpu\n"); err != nil {
-		return 0, err
+// usage is what a child has used so far.
+type usage struct {
+	cpu    time.Duration
+	allocs uint64
+}
+
+// usage asks the child for its CPU time and heap allocations so far.
+func (c *child) usage() (usage, error) {
+	if _, err := io.WriteString(c.in, "usage\n"); err != nil {
+		return usage{}, err
 	}
 	s, err := c.line()
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
-	ns, err := strconv.ParseInt(s, 10, 64)
-	return time.Duration(ns), err
+	var u usage
+	var ns int64
+	if _, err := fmt.Sscan(s, &ns, &u.allocs); err != nil {
+		return usage{}, fmt.Errorf("%s: bad usage line %q: %w", c.name, s, err)
+	}
+	u.cpu = time.Duration(ns)
+	return u, nil
 }
 
 func (c *child) stop() {
 	c.in.Close()
 	c.cmd.Wait()
+}
+
+// samples are one server's figures on one endpoint, one per round.
+type samples struct {
+	cpu, allocs, rps []float64 // per request, per request, per second
 }
 
 func compare(ctx context.Context, n, clients, rounds, procs int) error {
@@ -144,56 +170,77 @@ func compare(ctx context.Context, n, clients, rounds, procs int) error {
 			k.stop()
 		}
 	}()
-	for _, name := range servers {
-		k, err := start(name, procs)
+	for _, v := range variants {
+		k, err := start(v.name, procs)
 		if err != nil {
 			return err
 		}
 		kids = append(kids, k)
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients * len(kids)}}
-	perReq := make(map[string][]float64)
-	rps := make(map[string][]float64)
-	for _, k := range kids { // warm up: connections, JIT of caches, GC
-		if _, _, err := drive(ctx, client, k.url, n/4+1, clients); err != nil {
-			return fmt.Errorf("%s: %w", k.name, err)
+	for _, l := range loads { // warm up: connections, caches, GC
+		for _, k := range kids {
+			if _, _, err := drive(ctx, client, l, k.base, n/4+1, clients); err != nil {
+				return fmt.Errorf("%s %s: %w", k.name, l.path, err)
+			}
+		}
+	}
+	got := map[string]map[string]*samples{} // endpoint path → server → samples
+	for _, l := range loads {
+		got[l.path] = map[string]*samples{}
+		for _, k := range kids {
+			got[l.path][k.name] = &samples{}
+		}
+	}
+	for r := range rounds {
+		for _, l := range loads {
+			for i := range kids {
+				k := kids[(i+r)%len(kids)] // rotate who goes first
+				before, err := k.usage()
+				if err != nil {
+					return err
+				}
+				elapsed, failed, err := drive(ctx, client, l, k.base, n, clients)
+				if err != nil {
+					return fmt.Errorf("%s %s: %w", k.name, l.path, err)
+				}
+				after, err := k.usage()
+				if err != nil {
+					return err
+				}
+				if failed > 0 {
+					return fmt.Errorf("%s %s: %d requests failed", k.name, l.path, failed)
+				}
+				s := got[l.path][k.name]
+				s.cpu = append(s.cpu, float64(after.cpu-before.cpu)/float64(n))
+				s.allocs = append(s.allocs, float64(after.allocs-before.allocs)/float64(n))
+				s.rps = append(s.rps, float64(n)/elapsed.Seconds())
+			}
 		}
 	}
 	gmp := "the Go default"
 	if procs > 0 {
 		gmp = strconv.Itoa(procs)
 	}
-	fmt.Printf("JSON echo, %d requests × %d rounds per server, %d clients, server GOMAXPROCS %s\n\n", n, rounds, clients, gmp)
-	for r := range rounds {
-		for i := range kids {
-			k := kids[(i+r)%len(kids)] // rotate who goes first
-			before, err := k.cpu()
-			if err != nil {
-				return err
-			}
-			elapsed, failed, err := drive(ctx, client, k.url, n, clients)
-			if err != nil {
-				return fmt.Errorf("%s: %w", k.name, err)
-			}
-			after, err := k.cpu()
-			if err != nil {
-				return err
-			}
-			if failed > 0 {
-				return fmt.Errorf("%s: %d requests failed", k.name, failed)
-			}
-			perReq[k.name] = append(perReq[k.name], float64(after-before)/float64(n))
-			rps[k.name] = append(rps[k.name], float64(n)/elapsed.Seconds())
+	fmt.Printf("%d requests × %d rounds per server and endpoint, %d clients, server GOMAXPROCS %s\n", n, rounds, clients, gmp)
+	base := variants[0].name
+	var note []string
+	for _, l := range loads {
+		fmt.Printf("\n%s\n%-24s %14s %10s %13s %12s %12s\n", l.name, "server", "CPU/request", "vs "+base, "round spread", "allocs/req", "requests/s")
+		g := got[l.path][base]
+		for _, v := range variants {
+			s := got[l.path][v.name]
+			m := median(s.cpu)
+			lo, hi := slices.Min(s.cpu), slices.Max(s.cpu)
+			spread := fmt.Sprintf("%+.0f/%+.0f%%", 100*(lo/m-1), 100*(hi/m-1))
+			fmt.Printf("%-24s %11.2f µs %9.3f× %13s %12.1f %12.0f\n", v.name, m/1e3, m/median(g.cpu),
+				spread, median(s.allocs), median(s.rps))
 		}
+		rf := got[l.path][variants[1].name]
+		note = append(note, fmt.Sprintf("%s %.3f× %s's CPU per request, %.1f allocs per request against %.1f",
+			l.short, median(rf.cpu)/median(g.cpu), base, median(rf.allocs), median(g.allocs)))
 	}
-	base := median(perReq[servers[0]])
-	fmt.Printf("%-22s %14s %10s %12s %14s\n", "server", "CPU/request", "ratio", "round spread", "requests/s")
-	for _, name := range servers {
-		m := median(perReq[name])
-		lo, hi := slices.Min(perReq[name]), slices.Max(perReq[name])
-		fmt.Printf("%-22s %11.2f µs %9.3f× %+4.0f/%+-4.0f%% %14.0f\n", name, m/1e3, m/base,
-			100*(lo/m-1), 100*(hi/m-1), median(rps[name]))
-	}
+	fmt.Printf("\n%s (defaults on): %s.\n", variants[1].name, strings.Join(note, "; "))
 	return nil
 }
 
@@ -206,9 +253,9 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// drive sends n POST requests from clients goroutines and returns how long
-// they took and how many failed.
-func drive(ctx context.Context, client *http.Client, url string, n, clients int) (time.Duration, int64, error) {
+// drive sends n requests of l to base from clients goroutines and returns
+// how long they took and how many failed.
+func drive(ctx context.Context, client *http.Client, l load, base string, n, clients int) (time.Duration, int64, error) {
 	var left, failed atomic.Int64
 	left.Store(int64(n))
 	var wg sync.WaitGroup
@@ -218,9 +265,7 @@ func drive(ctx context.Context, client *http.Client, url string, n, clients int)
 	for range clients {
 		wg.Go(func() {
 			for left.Add(-1) >= 0 {
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				res, err := client.Do(req)
+				res, err := client.Do(l.req(ctx, base))
 				if err != nil {
 					once.Do(func() { first = err })
 					failed.Add(1)
@@ -231,7 +276,7 @@ func drive(ctx context.Context, client *http.Client, url string, n, clients int)
 				}
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
-				if res.StatusCode != 200 {
+				if res.StatusCode != http.StatusOK {
 					failed.Add(1)
 				}
 			}
@@ -245,58 +290,49 @@ func drive(ctx context.Context, client *http.Client, url string, n, clients int)
 }
 
 // serve runs one server in this (child) process: it prints its address,
-// answers "cpu" lines on stdin with its CPU time in nanoseconds, and exits
-// when stdin closes.
+// answers "usage" lines on stdin with its CPU time in nanoseconds and its
+// heap allocations so far, and exits when stdin closes.
 func serve(name string) error {
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	i := slices.IndexFunc(variants, func(v variant) bool { return v.name == name })
+	if i < 0 {
+		return fmt.Errorf("unknown server %q", name)
+	}
 	var addr string
 	var stop func()
-	switch name {
-	case "gin":
-		gin.SetMode(gin.ReleaseMode)
-		e := gin.New()
-		e.POST("/echo", func(c *gin.Context) {
-			var in Echo
-			if err := c.ShouldBindJSON(&in); err != nil {
-				c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
-				return
-			}
-			c.JSON(http.StatusOK, in)
-		})
+	if v := variants[i]; v.opts == nil {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+		srv := &http.Server{Handler: ginEngine(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 		go srv.Serve(ln)
 		addr, stop = ln.Addr().String(), func() { srv.Shutdown(context.Background()) }
-	case "replicaflow", "replicaflow+metrics":
-		opts := []flow.Option{flow.Address("127.0.0.1:0"), flow.Logger(quiet)}
-		if name == "replicaflow" {
-			opts = append(opts, flow.Metrics(""))
-		}
-		app := flow.New(opts...)
-		flow.Endpoint(app.Service(), "POST", "/echo", func(ctx context.Context, in Echo) (Echo, error) {
-			return in, nil
-		})
+	} else {
+		app := newApp(append([]flow.Option{flow.Address("127.0.0.1:0")}, v.opts...)...)
 		if err := app.Start(context.Background()); err != nil {
 			return err
 		}
 		addr, stop = app.Addr().String(), func() { app.Shutdown(context.Background()) }
-	default:
-		return fmt.Errorf("unknown server %q", name)
 	}
 	defer stop()
 	fmt.Println(addr)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
-		if sc.Text() == "cpu" {
-			var ru syscall.Rusage
-			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-				return err
-			}
-			fmt.Println(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
+		if sc.Text() == "usage" {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Println(int64(processCPU()), ms.Mallocs)
 		}
 	}
 	return sc.Err()
+}
+
+// processCPU returns the CPU time this process has used so far, user and
+// system, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 }
