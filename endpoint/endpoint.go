@@ -94,9 +94,6 @@ var (
 // type cannot bind (see package requests).
 func New[Req, Resp any](method, route string, h Func[Req, Resp], opts ...Option) *Endpoint {
 	e := newEndpoint("endpoint", method, route, reflect.TypeFor[Req](), reflect.TypeFor[Resp](), h == nil)
-	if err := checkRules(e.Request); err != nil {
-		panic(fmt.Sprintf("replicaflow: %s: %v", e, err))
-	}
 	for _, o := range opts {
 		o(e)
 	}
@@ -155,22 +152,3 @@ func (e *Endpoint) Handler(h Host) gin.HandlerFunc {
 
 // String returns "METHOD route".
 func (e *Endpoint) String() string { return e.Method + " " + e.Route }
-
-// checkRules validates a zero value of a struct request type once, so that a
-// malformed `binding` tag (an unknown rule) is found at registration rather
-// than on the first request: the validator panics on those.
-func checkRules(t reflect.Type) (err error) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("bad binding tag on %s: %v", t, p)
-		}
-	}()
-	_ = requests.Validator().Struct(reflect.New(t).Interface()) // failing rules are expected; panics are not
-	return nil
-}
