@@ -57,9 +57,7 @@ func New(opts ...Option) *Flow {
 		f.mountHealth()
 	}
 	f.mountObservers()
-	if m := f.cfg.management; m != nil && !m.Disabled {
-		f.Manage(*m)
-	}
+	f.mountManagement()
 	f.mountRemotes()
 	f.rebuildLocked()
 	for _, fn := range f.cfg.setup {

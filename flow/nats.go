@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/replicaflow/replicaflow/distributed"
+	"github.com/replicaflow/replicaflow/manage"
 )
 
 // NATSOption configures the distributed mode that NATS turns on.
@@ -190,6 +191,9 @@ func (f *Flow) mountRemotes() {
 	if f.cfg.nats == nil {
 		return
 	}
+	if f.manager != nil {
+		f.manager.SetRemote(f.remoteInstances)
+	}
 	for _, r := range f.cfg.nats.remotes {
 		if err := f.mount(r.prefix, f.remoteHandler(r)); err != nil {
 			panic(fmt.Sprintf("replicaflow: flow.NATS: remote service %s: %v", r.name, err))
@@ -252,6 +256,23 @@ func (f *Flow) RemoteInstances(ctx context.Context) ([]distributed.Instance, err
 		return nil, errors.New("replicaflow: the flow is not connected to NATS")
 	}
 	return distributed.Instances(ctx, n.nc, n.cfg.prefix, n.cfg.flow)
+}
+
+// remoteInstances lists the remote instances for the management API.
+func (f *Flow) remoteInstances(ctx context.Context) ([]manage.RemoteInstance, error) {
+	if f.nats.Load() == nil {
+		return []manage.RemoteInstance{}, nil // not connected yet
+	}
+	list, err := f.RemoteInstances(ctx)
+	out := make([]manage.RemoteInstance, 0, len(list))
+	for _, in := range list {
+		out = append(out, manage.RemoteInstance{
+			Node: in.Node, ID: in.ID, Service: in.Service, BaseRoute: in.BaseRoute, Subject: in.Subject,
+			State: in.State, Replicas: in.Replicas, Subscriptions: in.Subscriptions, Capacity: in.Capacity,
+			InFlight: in.InFlight, Served: in.Served, Busy: in.Busy, Dropped: in.Dropped,
+		})
+	}
+	return out, err
 }
 
 // NATSExports returns the state of the services this flow exports on NATS

@@ -63,6 +63,11 @@ func (f *Flow) servicesChanged(svc *service.Service, added bool) {
 	}
 }
 
+// Info returns the title, version and description of the flow, as its
+// OpenAPI document gives them (the Info option under API_TITLE,
+// API_VERSION and API_DESCRIPTION).
+func (f *Flow) Info() openapi.Info { return openapi.InfoFromEnv(f.cfg.info) }
+
 // Metrics returns the flow's Prometheus metrics (nil when turned off), to
 // register more collectors.
 func (f *Flow) Metrics() *metrics.Metrics { return f.metrics }
