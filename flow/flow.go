@@ -33,8 +33,6 @@ type Flow struct {
 	spec    *openapi.Spec
 	metrics *metrics.Metrics
 	manager *manage.Manager
-	natsMu  sync.Mutex // serializes connecting and closing
-	nats    atomic.Pointer[natsNode]
 
 	mu         sync.Mutex
 	services   []*service.Service
@@ -58,7 +56,6 @@ func New(opts ...Option) *Flow {
 	}
 	f.mountObservers()
 	f.mountManagement()
-	f.mountRemotes()
 	f.rebuildLocked()
 	for _, fn := range f.cfg.setup {
 		fn(f)

@@ -138,7 +138,6 @@ func (f *Flow) Shutdown(ctx context.Context) error {
 		if err := <-f.run.done; err != nil {
 			errs = append(errs, err)
 		}
-		f.closeNATSConn() // its ingress requests are answered: the server is done
 		f.run.started, f.run.srv, f.run.ln = false, nil, nil
 	}
 	if err := f.stopServices(ctx); err != nil {
