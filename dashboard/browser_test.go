@@ -57,7 +57,7 @@ func loadedApp(t *testing.T) *flow.Flow {
 		flow.Address("127.0.0.1:0"), flow.Logger(quiet), flow.CPUs(4),
 		flow.Info("shop", "1.0.0", ""),
 		flow.Management(manage.Options{}),
-		flow.Dashboard(dashboard.Interval(500*time.Millisecond), dashboard.Window(5*time.Second), dashboard.History(2*time.Minute)),
+		dashboard.Mount(dashboard.Interval(500*time.Millisecond), dashboard.Window(5*time.Second), dashboard.History(2*time.Minute)),
 	)
 	slow := app.Service(
 		service.Name("thumbnails"), service.BaseRoute("/thumbnails"),
@@ -173,8 +173,8 @@ func step[T any](t *testing.T, ctx context.Context, d time.Duration, what string
 	return v
 }
 
-// waitFor polls a JavaScript expression until it is true.
-func waitFor(t *testing.T, ctx context.Context, d time.Duration, what, expr string) {
+// waitJS polls a JavaScript expression until it is true.
+func waitJS(t *testing.T, ctx context.Context, d time.Duration, what, expr string) {
 	t.Helper()
 	step(t, ctx, d, what, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond)))
 }
@@ -212,7 +212,7 @@ func TestBrowserDashboard(t *testing.T) {
 
 	step(t, ctx, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard"))
 	step(t, ctx, 10*time.Second, "see the service", chromedp.WaitVisible(chromedp.CSS(`[data-service="thumbnails"]`)))
-	waitFor(t, ctx, 10*time.Second, "the page goes live", `document.querySelector('#live').dataset.live === 'ok'`)
+	waitJS(t, ctx, 10*time.Second, "the page goes live", `document.querySelector('#live').dataset.live === 'ok'`)
 	if got := step(t, ctx, 5*time.Second, "read the state", chromedp.TextContent(chromedp.CSS(field("thumbnails", "state")))); got != "running" {
 		t.Fatalf("state shows %q, want running", got)
 	}
@@ -221,10 +221,10 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 
 	stopLoad := load(t, base+"/thumbnails/", 8)
-	waitFor(t, ctx, 20*time.Second, "the replica count rises on the page",
+	waitJS(t, ctx, 20*time.Second, "the replica count rises on the page",
 		`Number(document.querySelector('`+field("thumbnails", "running")+`').textContent) > 1`)
 	// Let the chart and the traffic figures fill in, then look at the page under load.
-	waitFor(t, ctx, 15*time.Second, "requests per second and latency show",
+	waitJS(t, ctx, 15*time.Second, "requests per second and latency show",
 		`document.querySelector('`+field("thumbnails", "rps")+`').textContent !== '—' &&
 		 document.querySelector('`+field("thumbnails", "p50")+`').textContent.endsWith('ms') &&
 		 document.querySelectorAll('[data-service="thumbnails"] .decisions li time').length > 0 &&
@@ -247,7 +247,7 @@ func TestBrowserDashboard(t *testing.T) {
 	stop := `[data-service="thumbnails"] [data-action="stop"]`
 	step(t, ctx, 5*time.Second, "stop is enabled", chromedp.WaitEnabled(chromedp.CSS(stop)))
 	step(t, ctx, 5*time.Second, "press stop", chromedp.Click(chromedp.CSS(stop)))
-	waitFor(t, ctx, 15*time.Second, "the state changes to stopped",
+	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'stopped'`)
 	if s := app.Lookup("thumbnails").State(); s != service.Stopped {
 		t.Fatalf("the service is %s after the stop button, want stopped", s)
@@ -255,7 +255,7 @@ func TestBrowserDashboard(t *testing.T) {
 	start := `[data-service="thumbnails"] [data-action="start"]`
 	step(t, ctx, 5*time.Second, "start is enabled", chromedp.WaitEnabled(chromedp.CSS(start)))
 	step(t, ctx, 5*time.Second, "press start", chromedp.Click(chromedp.CSS(start)))
-	waitFor(t, ctx, 15*time.Second, "the state changes to running",
+	waitJS(t, ctx, 15*time.Second, "the state changes to running",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'running'`)
 
 	time.Sleep(300 * time.Millisecond) // let late console messages arrive
@@ -269,9 +269,9 @@ func TestBrowserToken(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	ctx, problems := browser(t)
-	t.Setenv(manage.TokenEnv, "s3cret") // the management API and the dashboard share it
+	t.Setenv(manage.TokenEnv, "s3cret") // the management API's token, which the dashboard shares
 	app := flow.New(flow.Address("127.0.0.1:0"), flow.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-		flow.Management(manage.Options{}), flow.Dashboard(dashboard.Interval(300*time.Millisecond)))
+		flow.Management(manage.Options{}), dashboard.Mount(dashboard.Interval(300*time.Millisecond)))
 	svc := app.Service(service.Name("search"), service.BaseRoute("/search"))
 	flow.Endpoint(svc, "GET", "/", func(context.Context, struct{}) (slowReply, error) { return slowReply{}, nil })
 	if err := app.Start(context.Background()); err != nil {
@@ -281,11 +281,11 @@ func TestBrowserToken(t *testing.T) {
 	base := "http://" + app.Addr().String()
 
 	step(t, ctx, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard/"))
-	waitFor(t, ctx, 10*time.Second, "the page asks for the token",
+	waitJS(t, ctx, 10*time.Second, "the page asks for the token",
 		`document.querySelector('#live').dataset.live === 'auth' && document.querySelector('#auth').open`)
 	step(t, ctx, 5*time.Second, "type the token", chromedp.SendKeys(chromedp.CSS("#token"), "s3cret"))
 	step(t, ctx, 5*time.Second, "use it", chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
-	waitFor(t, ctx, 10*time.Second, "the service shows", `document.querySelector('`+field("search", "state")+`')?.textContent === 'running'`)
+	waitJS(t, ctx, 10*time.Second, "the service shows", `document.querySelector('`+field("search", "state")+`')?.textContent === 'running'`)
 	if kept := step(t, ctx, 5*time.Second, "read sessionStorage",
 		chromedp.Evaluate[string](`sessionStorage.getItem('replicaflow.dashboard.token')`)); kept != "s3cret" {
 		t.Errorf("sessionStorage keeps %q, want the token", kept)
@@ -294,7 +294,7 @@ func TestBrowserToken(t *testing.T) {
 	stop := chromedp.CSS(`[data-service="search"] [data-action="stop"]`)
 	step(t, ctx, 5*time.Second, "stop is enabled", chromedp.WaitEnabled(stop))
 	step(t, ctx, 5*time.Second, "press stop", chromedp.Click(stop))
-	waitFor(t, ctx, 15*time.Second, "the state changes to stopped",
+	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("search", "state")+`').textContent === 'stopped'`)
 
 	time.Sleep(300 * time.Millisecond)

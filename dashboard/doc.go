@@ -17,12 +17,17 @@
 // differences between samples (counter and histogram-bucket deltas), so the
 // dashboard adds nothing to the request path.
 //
-// Protection follows the management API's rule, and uses its token
-// (REPLICAFLOW_ADMIN_TOKEN, or the Token option): with a token set, the status
-// endpoint needs it as a bearer token (the page asks for it and keeps it in
-// the tab's sessionStorage) and the page's static files, which hold no data,
-// are served to anyone; with no token, everything answers loopback clients
-// only.
+// Protection follows the management API's rule, and uses its token (under
+// Mount, the flow's management API's; else the Token option): with a token
+// set, the status endpoint needs it as a bearer token (the page asks for it
+// and keeps it in the tab's sessionStorage) and the page's static files,
+// which hold no data, are served to anyone; with no token, everything
+// answers loopback clients only.
 //
-// Programs mount it with flow.Dashboard or flow.MountDashboard.
+// A flow serves it with the Mount option:
+//
+//	app := flow.New(dashboard.Mount())
+//
+// Anything else that lists services (a Source) can have one too: New, then
+// serve Handler under Path and Start the sampler.
 package dashboard

@@ -11,7 +11,7 @@ import (
 
 func ExampleNew() {
 	svc := service.New(service.Name("thumbnails"), service.BaseRoute("/thumbnails"), service.Replicas(1, 8))
-	d := dashboard.New(list{svc}, dashboard.Token("")) // a flow is a Source too: see flow.Dashboard
+	d := dashboard.New(list{svc}, dashboard.Token("")) // a flow mounts its own with dashboard.Mount
 	d.Start()
 	defer d.Close()
 

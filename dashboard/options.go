@@ -1,13 +1,10 @@
 package dashboard
 
 import (
-	"os"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/replicaflow/replicaflow/manage"
 )
 
 // Option configures a Dashboard.
@@ -32,7 +29,6 @@ func defaultConfig() config {
 		history:  5 * time.Minute,
 		window:   10 * time.Second,
 		title:    "replicaflow",
-		token:    os.Getenv(manage.TokenEnv),
 	}
 }
 
@@ -52,15 +48,16 @@ func Path(p string) Option {
 }
 
 // Admin sets the prefix of the management API that the start and stop
-// buttons call ("" hides the buttons). Default "/admin".
+// buttons call ("" hides the buttons). Default "/admin"; under Mount, the
+// flow's management API's, or "" when it is off.
 func Admin(prefix string) Option {
 	checkPath("Admin", prefix, true)
 	return func(c *config) { c.admin = prefix }
 }
 
 // Token sets the bearer token the status endpoint requires; with none,
-// the dashboard answers loopback clients only. Default: the management
-// API's, REPLICAFLOW_ADMIN_TOKEN from the environment.
+// the dashboard answers loopback clients only. Default: none; under Mount,
+// the flow's management API's (manage.Manager.Token).
 func Token(token string) Option { return func(c *config) { c.token = token } }
 
 // Metrics sets where request counts and latencies are read from: a registry

@@ -27,8 +27,6 @@ type Flow struct {
 	spec    *openapi.Spec
 	metrics *metrics.Metrics
 	manager *manage.Manager
-	natsMu  sync.Mutex // serializes connecting and closing
-	nats    atomic.Pointer[natsNode]
 
 	mu         sync.Mutex
 	services   []*service.Service
@@ -56,10 +54,7 @@ func New(opts ...Option) *Flow {
 		f.mountHealth()
 	}
 	f.mountObservers()
-	if m := f.cfg.management; m != nil && !m.Disabled {
-		f.Manage(*m)
-	}
-	f.mountRemotes()
+	f.mountManagement()
 	f.rebuildLocked()
 	for _, fn := range f.cfg.setup {
 		fn(f)

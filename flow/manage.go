@@ -2,11 +2,8 @@ package flow
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/replicaflow/replicaflow/manage"
-	"github.com/replicaflow/replicaflow/openapi"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -15,65 +12,41 @@ import (
 // removing services), served under o.Prefix, "/admin" by default. It is on
 // by default; o.Disabled turns it off. It needs a bearer token when o.Token
 // or REPLICAFLOW_ADMIN_TOKEN is set, and answers loopback clients only when
-// neither is.
+// neither is. New panics like Mount when the prefix is taken.
 func Management(o manage.Options) Option {
 	return func(c *options) { c.management = &o }
 }
 
 // Manager returns the flow's management API (nil when it is off), through
-// which Go code can also register, start, stop and remove services.
+// which Go code can also register, start, stop and remove services, and
+// packages that plug into the flow read its token or add remote discovery.
 func (f *Flow) Manager() *manage.Manager { return f.manager }
 
-// Manage replaces the flow's management API with one configured by o,
-// mounted at once, and returns its Manager. With o.Disabled the flow has no
-// management API. It panics like Mount when the prefix is taken.
-func (f *Flow) Manage(o manage.Options) *manage.Manager {
-	if old := f.manager; old != nil && old.Enabled() {
-		f.unmount(old.Prefix())
+// mountManagement mounts the management API the options ask for.
+func (f *Flow) mountManagement() {
+	o := f.cfg.management
+	if o == nil || o.Disabled {
+		return
 	}
-	f.manager = nil
-	m := f.newManager(o)
-	if m.Enabled() {
-		f.Mount(m.Prefix(), m.Handler())
-		f.manager = m
-	}
-	return m
+	m := manage.New(manageHost{f}, *o)
+	f.Mount(m.Prefix(), m.Handler())
+	f.manager = m
 }
 
-func (f *Flow) newManager(o manage.Options) *manage.Manager {
-	if o.Version == "" {
-		o.Version = openapi.InfoFromEnv(f.cfg.info).Version
-	}
-	if o.State == nil {
-		o.State = f.state
-	}
-	if o.Remote == nil && f.cfg.nats != nil {
-		o.Remote = func(ctx context.Context) (any, error) {
-			if f.nats.Load() == nil {
-				return []any{}, nil // not connected yet
-			}
-			return f.RemoteInstances(ctx)
-		}
-	}
-	return manage.New(manageHost{f}, o)
-}
-
-// state is the flow's state as the management API reports it.
-func (f *Flow) state() string { return string(f.State()) }
-
-// manageHost lets the management API add and remove the flow's services
-// without importing package flow.
+// manageHost lets the management API reach the flow without importing
+// package flow.
 type manageHost struct{ f *Flow }
 
 func (h manageHost) AddService(svc *service.Service) error { return h.f.addService(svc) }
 
 func (h manageHost) RemoveService(ctx context.Context, name string) error {
-	err := h.f.RemoveService(ctx, name)
-	if errors.Is(err, service.ErrNoService) {
-		return fmt.Errorf("%w: %q", manage.ErrNoService, name)
-	}
-	return err
+	return h.f.RemoveService(ctx, name)
 }
 
 func (h manageHost) Lookup(name string) *service.Service { return h.f.Lookup(name) }
 func (h manageHost) Services() []*service.Service        { return h.f.Services() }
+func (h manageHost) Version() string                     { return h.f.Info().Version }
+func (h manageHost) State() string                       { return h.f.state() }
+
+// state is the flow's state as the management API reports it.
+func (f *Flow) state() string { return string(f.State()) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/service"
 )
@@ -76,30 +77,34 @@ func TestManagementOption(t *testing.T) {
 	do("GET", "/static", "", 404)
 }
 
-func TestManageCollision(t *testing.T) {
-	t.Run("a service at the default prefix", func(t *testing.T) {
-		defer func() {
-			if r, _ := recover().(string); !strings.Contains(r, "collides with the flow's own route /admin") {
-				t.Fatalf("a service over the management API: panic %q", r)
+// TestManagementPrefix checks that the management API's prefix is the
+// flow's own route: a service cannot take it, and moving the API frees
+// "/admin".
+func TestManagementPrefix(t *testing.T) {
+	quiet := flow.Logger(slog.New(slog.DiscardHandler))
+	cases := []struct {
+		name  string
+		opts  []flow.Option
+		route string // a service's base route
+		panic string // "" when the service fits
+	}{
+		{"a service at the default prefix", nil, "/admin", "collides with the flow's own route /admin"},
+		{"a service at a moved prefix", []flow.Option{flow.Management(manage.Options{Prefix: "/ops"})}, "/ops", "collides with the flow's own route /ops"},
+		{"the default prefix once moved", []flow.Option{flow.Management(manage.Options{Prefix: "/ops"})}, "/admin", ""},
+		{"the default prefix with the API off", []flow.Option{flow.Management(manage.Options{Disabled: true})}, "/admin", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			app := flow.New(append([]flow.Option{quiet}, tc.opts...)...)
+			add := func() { app.Service(service.BaseRoute(tc.route)) }
+			if tc.panic != "" {
+				testutil.MustPanic(t, tc.panic, add)
+				return
 			}
-		}()
-		flow.New(flow.Logger(slog.New(slog.DiscardHandler))).Service(service.BaseRoute("/admin"))
-	})
-	t.Run("the API moved onto a service", func(t *testing.T) {
-		app := flow.New(flow.Logger(slog.New(slog.DiscardHandler)), flow.Management(manage.Options{Disabled: true}))
-		app.Service(service.BaseRoute("/ops"))
-		defer func() {
-			if r, _ := recover().(string); !strings.HasPrefix(r, "replicaflow: ") {
-				t.Fatalf("mounting over a service's route: panic %q", r)
+			add()
+			if app.Lookup(strings.TrimPrefix(tc.route, "/")) == nil {
+				t.Fatalf("service at %s not attached", tc.route)
 			}
-		}()
-		app.Manage(manage.Options{Prefix: "/ops"})
-	})
-	t.Run("moved by the option", func(t *testing.T) {
-		app := flow.New(flow.Logger(slog.New(slog.DiscardHandler)), flow.Management(manage.Options{Prefix: "/ops"}))
-		app.Service(service.BaseRoute("/admin")) // free now
-		if app.Manager() == nil || app.Manager().Prefix() != "/ops" {
-			t.Fatal("no manager at /ops")
-		}
-	})
+		})
+	}
 }

@@ -61,6 +61,11 @@ func (f *Flow) serviceRemoved(svc *service.Service) {
 	}
 }
 
+// Info returns the title, version and description of the flow, as its
+// OpenAPI document gives them (the Info option under API_TITLE,
+// API_VERSION and API_DESCRIPTION).
+func (f *Flow) Info() openapi.Info { return openapi.InfoFromEnv(f.cfg.info) }
+
 // Metrics returns the flow's Prometheus metrics (nil when turned off), to
 // register more collectors.
 func (f *Flow) Metrics() *metrics.Metrics { return f.metrics }

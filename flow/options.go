@@ -30,7 +30,6 @@ type options struct {
 	specPath        string
 	info            openapi.Info
 	management      *manage.Options // nil: off
-	nats            *natsConfig     // nil: not in distributed mode
 }
 
 func defaultConfig() options {

@@ -193,7 +193,6 @@ func (f *Flow) stop(ctx context.Context) error {
 		f.run.srv, f.run.ln, f.run.done = nil, nil, nil
 		f.run.addr.Store(nil)
 	}
-	f.closeNATSConn() // its ingress requests are answered: the server is done
 	if err := f.stopServices(ctx); err != nil {
 		errs = append(errs, err)
 	}

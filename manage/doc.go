@@ -5,8 +5,10 @@
 // Service classes are named constructors registered in Go (ProcessPype's
 // @register_service_class); POST /services/register makes an instance of
 // one and mounts it. The Manager speaks to the flow through Host, so this
-// package does not import package flow; flow.Management and the flow's
-// Manage method mount it (under /admin by default).
+// package does not import package flow; every flow mounts one (under /admin
+// by default; flow.Management configures it) and the flow's Manager method
+// returns it. Packages that run services elsewhere (distributed mode's
+// nodes) add them to the listings with Manager.SetRemote.
 //
 // The API changes the running system, so every call is protected: with a
 // token (Options.Token, else the REPLICAFLOW_ADMIN_TOKEN environment

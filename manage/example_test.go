@@ -24,8 +24,7 @@ func ExampleClasses_Register() {
 		return svc
 	}, manage.Autostart())
 
-	app := flow.New(flow.Logger(slog.New(slog.DiscardHandler)))
-	app.Manage(manage.Options{Classes: classes})
+	app := flow.New(flow.Logger(slog.New(slog.DiscardHandler)), flow.Management(manage.Options{Classes: classes}))
 	defer app.Shutdown(context.Background())
 
 	call := func(method, path, body string) {

@@ -58,27 +58,24 @@ func (m *Manager) fail(c *gin.Context, err error) {
 
 func (m *Manager) getApp(c *gin.Context) {
 	app := m.App()
-	app.Remote = m.remote(c)
+	app.Remote, app.RemoteError = m.remoteList(c)
 	c.JSON(http.StatusOK, app)
 }
 
 func (m *Manager) getServices(c *gin.Context) {
 	list := m.List()
-	list.Remote = m.remote(c)
+	list.Remote, list.RemoteError = m.remoteList(c)
 	c.JSON(http.StatusOK, list)
 }
 
-// remote lists the remote instances, or an error object: a listing that
-// fails must not hide the local services.
-func (m *Manager) remote(ctx context.Context) any {
-	if m.opts.Remote == nil {
-		return nil
-	}
-	list, err := m.opts.Remote(ctx)
+// remoteList lists the remote instances, or says why it could not: a
+// listing that fails must not hide the local services.
+func (m *Manager) remoteList(ctx context.Context) ([]RemoteInstance, string) {
+	list, err := m.Remote(ctx)
 	if err != nil {
-		return map[string]string{"error": err.Error()}
+		return nil, err.Error()
 	}
-	return list
+	return list, ""
 }
 
 func (m *Manager) getService(c *gin.Context) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/service"
@@ -85,8 +86,8 @@ func newHarness(t *testing.T, o manage.Options) *harness {
 	if o.Classes == nil {
 		o.Classes = testClasses(release)
 	}
-	app := flow.New(flow.Metrics(""), flow.Logger(slog.New(slog.DiscardHandler)))
-	h := &harness{t: t, app: app, m: app.Manage(o)}
+	app := flow.New(flow.Metrics(""), flow.Logger(slog.New(slog.DiscardHandler)), flow.Management(o))
+	h := &harness{t: t, app: app, m: app.Manager()}
 	if err := app.StartServices(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -537,6 +538,9 @@ func TestProtection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(manage.TokenEnv, tc.env)
 			h := newHarness(t, manage.Options{Token: tc.token})
+			if want := tc.token + tc.env; h.m.Token() != want {
+				t.Fatalf("Token() = %q, want %q", h.m.Token(), want)
+			}
 			for _, c := range []struct{ method, path string }{
 				{"GET", "/admin/"}, {"GET", "/admin/services"}, {"POST", "/admin/services/register"},
 			} {
@@ -571,8 +575,10 @@ func TestPrefix(t *testing.T) {
 	h.must("GET", "/ops/services", nil, 200)
 	h.must("GET", "/admin/services", nil, 404)
 
-	app := flow.New()
-	app.Manage(manage.Options{Disabled: true})
+	app := flow.New(flow.Management(manage.Options{Disabled: true}))
+	if app.Manager() != nil {
+		t.Fatal("a disabled API has a Manager")
+	}
 	req := httptest.NewRequest("GET", "http://127.0.0.1/admin/services", nil)
 	req.RemoteAddr = "127.0.0.1:1"
 	rec := httptest.NewRecorder()
@@ -593,17 +599,53 @@ func TestProgrammingErrorsPanic(t *testing.T) {
 		{"bad class name", func() { manage.NewClasses().Register("a b", fn) }},
 		{"nil constructor", func() { manage.NewClasses().Register("a", nil) }},
 		{"nil host", func() { manage.New(nil, manage.Options{}) }},
-		{"slash prefix", func() { flow.New().Manage(manage.Options{Prefix: "/"}) }},
+		{"slash prefix", func() { flow.New(flow.Management(manage.Options{Prefix: "/"})) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { testutil.MustPanic(t, "", tc.f) })
+	}
+}
+
+// TestRemote lists the instances a plug-in's discovery reports beside the
+// local services, and says why when the listing fails.
+func TestRemote(t *testing.T) {
+	one := []manage.RemoteInstance{{Node: "w1", ID: "x", Service: "calc", Replicas: 2, Capacity: 8}}
+	cases := []struct {
+		name      string
+		list      func(context.Context) ([]manage.RemoteInstance, error)
+		wantKey   bool // "remote" is in the answer
+		want      []manage.RemoteInstance
+		wantError string
+	}{
+		{"no discovery", nil, false, nil, ""},
+		{"none found", func(context.Context) ([]manage.RemoteInstance, error) { return []manage.RemoteInstance{}, nil }, true, []manage.RemoteInstance{}, ""},
+		{"one found", func(context.Context) ([]manage.RemoteInstance, error) { return one, nil }, true, one, ""},
+		{"listing fails", func(context.Context) ([]manage.RemoteInstance, error) { return nil, errors.New("not connected") }, false, nil, "not connected"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			defer func() {
-				r := recover()
-				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "replicaflow: ") {
-					t.Fatalf("panic %v", r)
+			h := newHarness(t, manage.Options{})
+			h.must("POST", "/admin/services/register", map[string]string{"service_name": "plain", "instance_name": "local"}, 200)
+			h.m.SetRemote(tc.list)
+			for _, path := range []string{"/admin/", "/admin/services"} {
+				a := h.must("GET", path, nil, 200)
+				var raw map[string]json.RawMessage
+				a.decode(t, &raw)
+				if _, ok := raw["remote"]; ok != tc.wantKey {
+					t.Fatalf("GET %s: remote present %v, want %v: %s", path, ok, tc.wantKey, a.body)
 				}
-			}()
-			tc.f()
+				var got struct {
+					Remote      []manage.RemoteInstance `json:"remote"`
+					RemoteError string                  `json:"remote_error"`
+				}
+				a.decode(t, &got)
+				if fmt.Sprint(got.Remote) != fmt.Sprint(tc.want) || got.RemoteError != tc.wantError {
+					t.Fatalf("GET %s: remote %+v %q, want %+v %q", path, got.Remote, got.RemoteError, tc.want, tc.wantError)
+				}
+				if !bytes.Contains(a.body, []byte(`"local"`)) {
+					t.Fatalf("GET %s hides the local service: %s", path, a.body)
+				}
+			}
 		})
 	}
 }

@@ -2,13 +2,13 @@ package manage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/replicaflow/replicaflow/responses"
@@ -23,19 +23,19 @@ const TokenEnv = "REPLICAFLOW_ADMIN_TOKEN"
 // says otherwise.
 const DefaultPrefix = "/admin"
 
-// ErrNoService is returned, wrapped, for a service name the host does not
-// have. Hosts wrap it in their RemoveService error.
-var ErrNoService = errors.New("replicaflow: no such service")
-
-// Host is what the Manager manages: a flow's services. Package flow
-// implements it; AddService returns the error that the flow's AddService
-// would panic with, and RemoveService one that wraps ErrNoService for an
-// unknown name.
+// Host is what the Manager manages: an app's services. Package flow
+// implements it. AddService returns the error that the flow's AddService
+// would panic with; RemoveService returns an error for a name the host does
+// not have. Version and State are what GET / reports: the app's version
+// (its OpenAPI version, "" for "0.0.0") and its state ("running",
+// "stopped", ...).
 type Host interface {
 	AddService(svc *service.Service) error
 	RemoveService(ctx context.Context, name string) error
 	Lookup(name string) *service.Service
 	Services() []*service.Service
+	Version() string
+	State() string
 }
 
 // Options configure a Manager.
@@ -51,15 +51,6 @@ type Options struct {
 	// Classes are the classes POST /services/register can make instances
 	// of. Default DefaultClasses.
 	Classes *Classes
-	// Version is reported by GET /. The flow sets its OpenAPI version.
-	Version string
-	// Remote, when set, lists the service instances that run in other
-	// processes (distributed mode: their nodes, replicas and slots); GET /
-	// and GET /services report it under "remote". The flow sets it when it
-	// is on NATS.
-	Remote func(ctx context.Context) (any, error)
-	// State reports the app's state for GET /. Default "running".
-	State func() string
 	// Timeout bounds a start or stop (a stop waits for the requests in
 	// flight). Default 30s. A call does not end when its client leaves.
 	Timeout time.Duration
@@ -73,6 +64,8 @@ type Manager struct {
 	handler http.Handler
 
 	regMu sync.Mutex // serializes register and deregister
+
+	remote atomic.Pointer[func(context.Context) ([]RemoteInstance, error)]
 
 	mu      sync.Mutex
 	classOf map[*service.Service]Class // instances made from a class
@@ -100,9 +93,6 @@ func New(host Host, o Options) *Manager {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.Version == "" {
-		o.Version = "0.0.0"
-	}
 	m := &Manager{host: host, opts: o, token: o.Token, classOf: map[*service.Service]Class{}}
 	if m.token == "" {
 		m.token = os.Getenv(TokenEnv)
@@ -117,6 +107,35 @@ func (m *Manager) Prefix() string { return m.opts.Prefix }
 // Enabled reports whether the API should be mounted (Options.Disabled is
 // false).
 func (m *Manager) Enabled() bool { return !m.opts.Disabled }
+
+// Token returns the bearer token the API requires: Options.Token, else
+// REPLICAFLOW_ADMIN_TOKEN as it was when the Manager was made; "" means
+// loopback clients only. Pages that call the API (the dashboard) protect
+// themselves with it.
+func (m *Manager) Token() string { return m.token }
+
+// SetRemote adds discovery of the service instances that serve in other
+// processes (distributed mode's nodes): GET / and GET /services report
+// what list returns under "remote", and a listing that fails under
+// "remote_error", beside the local services. A later call replaces list;
+// nil removes it.
+func (m *Manager) SetRemote(list func(ctx context.Context) ([]RemoteInstance, error)) {
+	if list == nil {
+		m.remote.Store(nil)
+		return
+	}
+	m.remote.Store(&list)
+}
+
+// Remote lists the remote instances through the function SetRemote gave
+// (nil, nil without one).
+func (m *Manager) Remote(ctx context.Context) ([]RemoteInstance, error) {
+	list := m.remote.Load()
+	if list == nil {
+		return nil, nil
+	}
+	return (*list)(ctx)
+}
 
 // Handler returns the API as an http.Handler that expects the full path
 // (prefix included), protected by the token or the loopback rule.
@@ -212,17 +231,15 @@ func (m *Manager) Deregister(ctx context.Context, name string) error {
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
 	svc := m.host.Lookup(name)
+	if svc == nil {
+		return responses.Errorf(http.StatusNotFound, "no service named %q", name)
+	}
 	ctx, cancel := m.bound(ctx)
 	defer cancel()
 	err := m.host.RemoveService(ctx, name)
-	if errors.Is(err, ErrNoService) || (err == nil && svc == nil) {
-		return responses.Errorf(http.StatusNotFound, "no service named %q", name)
-	}
-	if svc != nil {
-		m.mu.Lock()
-		delete(m.classOf, svc)
-		m.mu.Unlock()
-	}
+	m.mu.Lock()
+	delete(m.classOf, svc)
+	m.mu.Unlock()
 	if err != nil {
 		return failed(fmt.Sprintf("service %q was removed, but its stop failed", name), err)
 	}
@@ -346,11 +363,11 @@ func (m *Manager) status(svc *service.Service) ServiceStatus {
 
 // App returns the answer of GET /.
 func (m *Manager) App() AppStatus {
-	state := "running"
-	if m.opts.State != nil {
-		state = m.opts.State()
+	version := m.host.Version()
+	if version == "" {
+		version = "0.0.0"
 	}
-	app := AppStatus{Version: m.opts.Version, State: state, Services: map[string]ServiceStatus{}}
+	app := AppStatus{Version: version, State: m.host.State(), Services: map[string]ServiceStatus{}}
 	for _, svc := range m.host.Services() {
 		app.Services[svc.Name()] = m.status(svc)
 	}

@@ -11,8 +11,11 @@ type AppStatus struct {
 	Version  string                   `json:"version"`
 	State    string                   `json:"state"`
 	Services map[string]ServiceStatus `json:"services"`
-	// Remote lists instances in other processes (see Options.Remote).
-	Remote any `json:"remote,omitempty"`
+	// Remote lists instances in other processes (see Manager.SetRemote);
+	// absent without remote discovery.
+	Remote []RemoteInstance `json:"remote,omitzero"`
+	// RemoteError says why the remote instances could not be listed.
+	RemoteError string `json:"remote_error,omitempty"`
 }
 
 // ServiceStatus is the answer of GET /services/{name}.
@@ -39,8 +42,30 @@ type Metadata struct {
 // ServiceList is the answer of GET /services.
 type ServiceList struct {
 	Services []ServiceSummary `json:"services"`
-	// Remote lists instances in other processes (see Options.Remote).
-	Remote any `json:"remote,omitempty"`
+	// Remote lists instances in other processes (see Manager.SetRemote);
+	// absent without remote discovery.
+	Remote []RemoteInstance `json:"remote,omitzero"`
+	// RemoteError says why the remote instances could not be listed.
+	RemoteError string `json:"remote_error,omitempty"`
+}
+
+// RemoteInstance is one service instance that serves in another process (a
+// node of distributed mode), as the discovery given to Manager.SetRemote
+// reports it.
+type RemoteInstance struct {
+	Node          string `json:"node"` // the process that serves it
+	ID            string `json:"id"`   // that process's ID in discovery
+	Service       string `json:"service"`
+	BaseRoute     string `json:"base_route"`
+	Subject       string `json:"subject"` // where it is reached
+	State         string `json:"state"`
+	Replicas      int    `json:"replicas"`      // running replicas
+	Subscriptions int    `json:"subscriptions"` // subscriptions held, one per replica when all is well
+	Capacity      int    `json:"capacity"`      // requests it can serve at once
+	InFlight      int    `json:"in_flight"`
+	Served        uint64 `json:"served"`
+	Busy          uint64 `json:"busy"`    // requests refused because every slot was taken
+	Dropped       uint64 `json:"dropped"` // requests lost before they were read
 }
 
 // ServiceSummary is one service in a ServiceList.

@@ -1,6 +1,8 @@
 package middleware
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,12 +74,35 @@ const defaultCORSMaxAge = 10 * time.Minute
 //
 // CORS panics on a bad configuration: no origin at all, an origin that is not
 // scheme://host[:port], AllowOriginFunc with "*", or AllowCredentials with "*"
-// in AllowOrigins, AllowMethods, AllowHeaders or ExposeHeaders.
+// in AllowOrigins, AllowMethods, AllowHeaders or ExposeHeaders. NewCORS
+// returns the same rules' verdict as an error, for a configuration read at
+// run time (from the environment, say).
 func CORS(cfg CORSConfig) gin.HandlerFunc {
-	cc, allowed := corsConfig(cfg)
+	h, err := newCORS(cfg)
+	if err != nil {
+		panic("replicaflow: middleware.CORS: " + err.Error())
+	}
+	return h
+}
+
+// NewCORS is CORS returning a bad configuration as an error instead of
+// panicking.
+func NewCORS(cfg CORSConfig) (gin.HandlerFunc, error) {
+	h, err := newCORS(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: CORS: %w", err)
+	}
+	return h, nil
+}
+
+func newCORS(cfg CORSConfig) (gin.HandlerFunc, error) {
+	cc, allowed, err := corsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	h := cors.New(cc)
 	if cc.AllowAllOrigins {
-		return h
+		return h, nil
 	}
 	fn := cfg.AllowOriginFunc
 	return func(c *gin.Context) {
@@ -96,7 +121,7 @@ func CORS(cfg CORSConfig) gin.HandlerFunc {
 			}
 		}
 		h(c)
-	}
+	}, nil
 }
 
 // sameHost reports whether origin is the request's own host, which
@@ -106,10 +131,11 @@ func sameHost(origin, host string) bool {
 }
 
 // corsConfig checks cfg, fills in the defaults and returns gin-contrib's
-// configuration and the set of allowed origins.
-func corsConfig(cfg CORSConfig) (cors.Config, map[string]struct{}) {
+// configuration and the set of allowed origins, or what is wrong with cfg.
+func corsConfig(cfg CORSConfig) (cors.Config, map[string]struct{}, error) {
+	var none cors.Config
 	if len(cfg.AllowOrigins) == 0 && cfg.AllowOriginFunc == nil {
-		panic(`replicaflow: middleware.CORS: AllowOrigins is empty: list the allowed origins, or "*" for all`)
+		return none, nil, errors.New(`AllowOrigins is empty: list the allowed origins, or "*" for all`)
 	}
 	cc := cors.Config{
 		AllowOriginFunc:  cfg.AllowOriginFunc,
@@ -133,7 +159,7 @@ func corsConfig(cfg CORSConfig) (cors.Config, map[string]struct{}) {
 			continue
 		}
 		if err := checkOrigin(o); err != "" {
-			panic("replicaflow: middleware.CORS: origin " + quote(o) + " " + err)
+			return none, nil, errors.New("origin " + quote(o) + " " + err)
 		}
 		o = strings.ToLower(o)
 		allowed[o] = struct{}{}
@@ -141,26 +167,26 @@ func corsConfig(cfg CORSConfig) (cors.Config, map[string]struct{}) {
 	}
 	if cc.AllowAllOrigins {
 		if cfg.AllowOriginFunc != nil {
-			panic(`replicaflow: middleware.CORS: AllowOriginFunc is useless with AllowOrigins "*"`)
+			return none, nil, errors.New(`AllowOriginFunc is useless with AllowOrigins "*"`)
 		}
 		cc.AllowOrigins = nil
 	}
 	if cfg.AllowCredentials {
 		if cc.AllowAllOrigins {
-			panic(`replicaflow: middleware.CORS: AllowCredentials with AllowOrigins "*": browsers reject credentials for a wildcard origin; list the origins`)
+			return none, nil, errors.New(`AllowCredentials with AllowOrigins "*": browsers reject credentials for a wildcard origin; list the origins`)
 		}
 		for name, list := range map[string][]string{"AllowMethods": cc.AllowMethods, "AllowHeaders": cc.AllowHeaders, "ExposeHeaders": cc.ExposeHeaders} {
 			for _, v := range list {
 				if strings.TrimSpace(v) == "*" {
-					panic("replicaflow: middleware.CORS: AllowCredentials with " + name + ` "*": browsers read "*" literally on credentialed requests; list the values`)
+					return none, nil, errors.New("AllowCredentials with " + name + ` "*": browsers read "*" literally on credentialed requests; list the values`)
 				}
 			}
 		}
 	}
 	if err := cc.Validate(); err != nil {
-		panic("replicaflow: middleware.CORS: " + err.Error())
+		return none, nil, err
 	}
-	return cc, allowed
+	return cc, allowed, nil
 }
 
 // checkOrigin returns why o is not a serialized origin, or "".

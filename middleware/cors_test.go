@@ -141,7 +141,7 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func TestCORSConfigPanics(t *testing.T) {
+func TestCORSConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  middleware.CORSConfig
@@ -161,6 +161,9 @@ func TestCORSConfigPanics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			testutil.MustPanic(t, tt.want, func() { middleware.CORS(tt.cfg) })
+			if h, err := middleware.NewCORS(tt.cfg); h != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewCORS: %v, want an error containing %q", err, tt.want)
+			}
 		})
 	}
 }

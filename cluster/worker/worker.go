@@ -2,6 +2,13 @@
 // worker done right: it retries with exponential backoff and jitter while
 // the supervisor is away, sends a heartbeat and registers again when the
 // supervisor has forgotten it, and deregisters on Stop.
+//
+// A flow becomes a worker with one option: Join with the options in Go, or
+// FromEnv with PicoAPI's API_* variables and .env file:
+//
+//	app := flow.New(worker.FromEnv())
+//
+// Worker is the registration loop itself, for any other server.
 package worker
 
 import (

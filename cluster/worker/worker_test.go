@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,14 +17,7 @@ import (
 )
 
 func TestWorkerRetriesReRegistersAndDeregisters(t *testing.T) {
-	// Reserve an address for a supervisor that is not running yet.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-
+	late := newLateSupervisor(t)
 	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer health.Close()
 	host, portStr, _ := net.SplitHostPort(health.Listener.Addr().String())
@@ -31,11 +25,12 @@ func TestWorkerRetriesReRegistersAndDeregisters(t *testing.T) {
 	fmt.Sscan(portStr, &port)
 
 	w, err := worker.New(worker.Options{
-		RegisterURL: "http://" + addr + "/register",
+		RegisterURL: late.URL + "/register",
 		Instance: registry.Instance{Service: "w", Host: host, Port: port, Version: "1.2.3",
 			Tags: []string{"a"}, HealthPath: "/health", HealthInterval: time.Hour},
 		Token: "tok", Heartbeat: 30 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,20 +40,14 @@ func TestWorkerRetriesReRegistersAndDeregisters(t *testing.T) {
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(150 * time.Millisecond) // several failed attempts: the supervisor is away
+	testutil.WaitFor(t, "several failed attempts", 10*time.Second, func() bool { return late.Attempts() >= 3 })
 	if w.Registered() {
 		t.Fatal("registered with no supervisor")
 	}
 
 	sup := supervisor.New(supervisor.Options{Token: "tok"})
 	defer sup.Close()
-	ln, err = net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("address %s taken meanwhile: %v", addr, err)
-	}
-	srv := &http.Server{Handler: sup}
-	go srv.Serve(ln)
-	defer srv.Close()
+	late.Arrive(sup)
 
 	if err := w.Wait(ctx); err != nil {
 		t.Fatal("never registered:", err)
@@ -73,7 +62,7 @@ func TestWorkerRetriesReRegistersAndDeregisters(t *testing.T) {
 	if err := sup.Registry().Deregister(ctx, "w", id); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, "registered again after being forgotten", 5*time.Second, func() bool {
+	testutil.WaitFor(t, "a registration again after being forgotten", 5*time.Second, func() bool {
 		_, err := sup.Registry().Get(ctx, "w", id)
 		return err == nil
 	})

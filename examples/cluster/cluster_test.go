@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/replicaflow/replicaflow/flowtest"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 // TestWhoAmI checks the worker's endpoints in-process.
@@ -104,7 +105,7 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	// Both workers registered (with their real ports) and found healthy.
 	var ports []int
-	eventually(t, 15*time.Second, "two healthy workers at the supervisor", func() bool {
+	testutil.WaitFor(t, "two healthy workers at the supervisor", 15*time.Second, func() bool {
 		ports = ports[:0]
 		for _, s := range supervisorStatus(t, supURL) {
 			if s.Name == "hello" && s.Status == "healthy" && s.Host == "127.0.0.1" && s.Version == "0.1.0" {
@@ -117,7 +118,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	// Which process serves which address.
 	addrOf := map[int]string{}
-	eventually(t, 10*time.Second, "both workers answering through the gateway", func() bool {
+	testutil.WaitFor(t, "both workers answering through the gateway", 10*time.Second, func() bool {
 		if who, err := whoami(client, gwURL); err == nil {
 			addrOf[who.PID] = who.Addr
 		}
@@ -164,13 +165,11 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 	}
 	defer stopLoad()
-	time.Sleep(time.Second)
-	mu.Lock()
-	before := len(served)
-	mu.Unlock()
-	if before != 2 {
-		t.Errorf("under load before the kill, %d workers served, want 2", before)
-	}
+	testutil.WaitFor(t, "both workers serving the load before the kill", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(served) == 2
+	})
 
 	// Kill worker 1 without warning: it cannot deregister.
 	victim := workers[0]
@@ -183,7 +182,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	victim.wait(t, 5*time.Second)
 
 	// It leaves the gateway's routing.
-	eventually(t, 10*time.Second, "the killed worker out of the gateway's routing", func() bool {
+	testutil.WaitFor(t, "the killed worker out of the gateway's routing", 10*time.Second, func() bool {
 		return !routed(t, client, gwURL, token, "http://"+victimAddr)
 	})
 	left := time.Since(killed)
@@ -209,7 +208,7 @@ func TestClusterEndToEnd(t *testing.T) {
 	defer trap.Close()
 
 	// The supervisor marks it unhealthy after three failed checks.
-	eventually(t, 10*time.Second, "the supervisor marking the killed worker unhealthy", func() bool {
+	testutil.WaitFor(t, "the supervisor marking the killed worker unhealthy", 10*time.Second, func() bool {
 		for _, s := range supervisorStatus(t, supURL) {
 			if net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) == victimAddr {
 				return s.Status == "unhealthy"
@@ -426,19 +425,6 @@ func getJSON(t *testing.T, c *http.Client, url, token string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
-// eventually polls cond every 50ms until it holds, or fails the test
-// after d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"log"
 	"os"
 
+	"github.com/replicaflow/replicaflow/cluster/worker"
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/service"
 )
@@ -60,7 +61,7 @@ func NewApp(opts ...flow.Option) *flow.Flow {
 }
 
 func main() {
-	if err := flow.Run(NewApp(flow.WorkerFromEnv())); err != nil {
+	if err := flow.Run(NewApp(worker.FromEnv())); err != nil {
 		log.Fatal(err)
 	}
 }

@@ -95,9 +95,10 @@ func init() {
 
 // NewApp builds the flow with the management API under /admin.
 func NewApp(token string, opts ...flow.Option) *flow.Flow {
-	app := flow.New(append([]flow.Option{flow.Info("counter", "1.0.0", "ProcessPype's counter")}, opts...)...)
-	app.Manage(manage.Options{Token: token})
-	return app
+	return flow.New(append([]flow.Option{
+		flow.Info("counter", "1.0.0", "ProcessPype's counter"),
+		flow.Management(manage.Options{Token: token}),
+	}, opts...)...)
 }
 
 func main() {

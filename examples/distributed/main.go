@@ -31,6 +31,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster/gateway"
 	"github.com/replicaflow/replicaflow/distributed"
+	"github.com/replicaflow/replicaflow/distributed/node"
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/service"
 )
@@ -52,7 +53,7 @@ type Done struct {
 // fixed replicas of one slot each, exported on NATS.
 func NewWorker(url, prefix string, slots int, opts ...flow.Option) *flow.Flow {
 	app := flow.New(append([]flow.Option{
-		flow.NATS(url, flow.NATSFlow(FlowName), flow.NATSSubjectPrefix(prefix)),
+		node.NATS(url, node.FlowName(FlowName), node.SubjectPrefix(prefix)),
 		flow.Metrics(""), flow.Docs("", ""),
 	}, opts...)...)
 	svc := app.Service(service.Name("work"), service.BaseRoute("/work"),

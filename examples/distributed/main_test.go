@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/replicaflow/replicaflow/distributed"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 var exe string
@@ -33,26 +35,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func natsURL() string {
-	if u := os.Getenv("NATS_TEST_URL"); u != "" {
-		return u
-	}
-	return "nats://127.0.0.1:4222"
-}
-
 // startCluster starts n worker processes of 8 slots on a subject prefix of
 // the test's own, and an ingress in the test process.
 func startCluster(t *testing.T, n int, opts distributed.IngressOptions) (string, []*exec.Cmd) {
 	t.Helper()
-	nc, err := nats.Connect(natsURL(), nats.Timeout(2*time.Second))
+	nc, err := nats.Connect(testutil.NATSURL(), nats.Timeout(2*time.Second))
 	if err != nil {
-		t.Skipf("no NATS server on %s (%v); .ci/run starts one", natsURL(), err)
+		t.Skipf("no NATS server on %s (%v); .ci/run starts one", testutil.NATSURL(), err)
 	}
 	t.Cleanup(nc.Close)
 	prefix := fmt.Sprintf("rftex%d%d", os.Getpid(), time.Now().UnixNano()%1e9)
 	var workers []*exec.Cmd
 	for range n {
-		w, err := StartWorker(exe, natsURL(), prefix, 8)
+		w, err := StartWorker(exe, testutil.NATSURL(), prefix, 8)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,12 +67,28 @@ func startCluster(t *testing.T, n int, opts distributed.IngressOptions) (string,
 	return base, workers
 }
 
+// loadFlowing returns a LoadFunc callback's counter of answers and a
+// channel closed once n of them were 200: the load has reached every
+// worker, and a worker can be stopped under it.
+func loadFlowing(n int64) (count func(status int), flowing <-chan struct{}) {
+	var ok atomic.Int64
+	ch := make(chan struct{})
+	return func(status int) {
+		if status == 200 && ok.Add(1) == n {
+			close(ch)
+		}
+	}, ch
+}
+
 // SIGTERM on one worker under load: it drains, and no request fails.
 func TestSIGTERMUnderLoadLosesNothing(t *testing.T) {
 	base, workers := startCluster(t, 3, distributed.IngressOptions{Timeout: 10 * time.Second})
+	count, flowing := loadFlowing(48)
+	signalled := make(chan struct{})
 	go func() {
-		time.Sleep(time.Second)
+		<-flowing
 		_ = workers[0].Process.Signal(syscall.SIGTERM)
+		close(signalled)
 	}()
 	pick := func(i int) (string, string) {
 		if i%2 == 0 {
@@ -85,8 +96,13 @@ func TestSIGTERMUnderLoadLosesNothing(t *testing.T) {
 		}
 		return "GET", base + "/work/sleep?ms=50"
 	}
-	r := LoadFunc(context.Background(), 12, 3*time.Second, pick, nil)
+	r := LoadFunc(context.Background(), 12, 3*time.Second, pick, func(_ string, status int, _ time.Time) { count(status) })
 	t.Log(r)
+	select {
+	case <-signalled:
+	default:
+		t.Fatal("the load never got going: the worker was not signalled")
+	}
 	if len(r.Statuses) != 1 || r.OK() == 0 {
 		t.Errorf("want only 200s: %v", r.Statuses)
 	}
@@ -103,8 +119,9 @@ func TestSIGKILLUnderLoadBoundedFailures(t *testing.T) {
 	base, workers := startCluster(t, 3, distributed.IngressOptions{Timeout: timeout})
 	var killedAt time.Time
 	var mu sync.Mutex
+	count, flowing := loadFlowing(48)
 	go func() {
-		time.Sleep(time.Second)
+		<-flowing
 		mu.Lock()
 		killedAt = time.Now()
 		mu.Unlock()
@@ -118,6 +135,7 @@ func TestSIGKILLUnderLoadBoundedFailures(t *testing.T) {
 	}
 	var failedPOST, failedGET, late int
 	r := LoadFunc(context.Background(), 12, 4*time.Second, pick, func(method string, status int, at time.Time) {
+		count(status)
 		if status == 200 {
 			return
 		}
@@ -133,6 +151,12 @@ func TestSIGKILLUnderLoadBoundedFailures(t *testing.T) {
 		}
 	})
 	t.Log(r, "failed POSTs:", failedPOST)
+	mu.Lock()
+	killed := !killedAt.IsZero()
+	mu.Unlock()
+	if !killed {
+		t.Fatal("the load never got going: no worker was killed")
+	}
 	if failedGET != 0 {
 		t.Errorf("%d idempotent or non-504 failures; GETs must be sent again elsewhere", failedGET)
 	}
