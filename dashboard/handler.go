@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/internal/guard"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 //go:embed assets

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/replicaflow/replicaflow/cluster/internal/httpx"
-	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/internal/guard"
+	"github.com/replicaflow/replicaflow/responses"
 )
 
 // managementRoutes mounts the seed's service management API, every route
