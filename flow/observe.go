@@ -29,9 +29,9 @@ func (f *Flow) operations() []openapi.Operation {
 	var ops []openapi.Operation
 	for _, s := range f.Services() {
 		for _, ep := range s.Endpoints() {
-			req := ep.Request
+			req, plan := ep.Request, ep.Plan
 			if req.Kind() == reflect.Struct && req.NumField() == 0 {
-				req = nil // no input
+				req, plan = nil, nil // no input
 			}
 			ops = append(ops, openapi.Operation{
 				Service:     s.Name(),
@@ -43,6 +43,7 @@ func (f *Flow) operations() []openapi.Operation {
 				Tags:        ep.Tags,
 				Deprecated:  ep.Deprecated,
 				Request:     req,
+				Plan:        plan,
 				Response:    ep.Response,
 				Status:      ep.Status,
 				WebSocket:   ep.WebSocket,
