@@ -6,18 +6,24 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/replicaflow/replicaflow/dashboard"
+	"github.com/replicaflow/replicaflow/distributed/node"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/service"
 )
 
 // probed are the paths every serving mode is asked for.
 var probed = []string{"/healthz", "/readyz", "/openapi.json", "/docs/index.html", "/metrics",
-	"/admin/services", "/svc", "/mounted", "/dashboard/"}
+	"/admin/services", "/svc", "/mounted", "/dashboard/", "/dashboard/api/status", "/remote"}
 
 // serveModes serve an app, run probe against its base URL, then stop it.
 var serveModes = []struct {
@@ -78,25 +84,42 @@ var mounted = flow.Setup(func(app *flow.Flow) {
 // Every flow option gives the same routes however the flow is served: by
 // Run, by Start, or through Handler in another server.
 func TestOptionsServeAlike(t *testing.T) {
+	one := func(o ...flow.Option) func() []flow.Option { return func() []flow.Option { return o } }
 	cases := []struct {
 		name string
-		opts []flow.Option
+		opts func() []flow.Option // a fresh set per flow: a plug-in serves one flow
+		nats bool
 	}{
-		{"defaults", nil},
-		{"no health", []flow.Option{flow.Health(false)}},
-		{"no metrics", []flow.Option{flow.Metrics("")}},
-		{"no docs", []flow.Option{flow.Docs("", "")}},
-		{"no management", []flow.Option{flow.Management(manage.Options{Disabled: true})}},
-		{"setup mounts", []flow.Option{mounted}},
-		{"combined", []flow.Option{flow.Options(flow.Health(false), mounted)}},
+		{"defaults", one(), false},
+		{"no health", one(flow.Health(false)), false},
+		{"no metrics", one(flow.Metrics("")), false},
+		{"no docs", one(flow.Docs("", "")), false},
+		{"no management", one(flow.Management(manage.Options{Disabled: true})), false},
+		{"setup mounts", one(mounted), false},
+		{"combined", one(flow.Options(flow.Health(false), mounted)), false},
+		{"dashboard", func() []flow.Option { return []flow.Option{dashboard.Mount()} }, false},
+		{"dashboard without management", func() []flow.Option {
+			return []flow.Option{dashboard.Mount(), flow.Management(manage.Options{Disabled: true})}
+		}, false},
+		{"distributed node", func() []flow.Option {
+			return []flow.Option{node.NATS(testutil.NATSURL(), node.IngressOnly(), node.Remote("/remote", "elsewhere"),
+				node.SubjectPrefix("rf-options-test"))}
+		}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.nats {
+				nc, err := nats.Connect(testutil.NATSURL(), nats.Timeout(2*time.Second))
+				if err != nil {
+					t.Skipf("no NATS server at %s: %v", testutil.NATSURL(), err)
+				}
+				nc.Close()
+			}
 			var first map[string]int
 			var firstMode string
 			for _, m := range serveModes {
 				got := map[string]int{}
-				m.serve(t, c.opts, func(url string) {
+				m.serve(t, c.opts(), func(url string) {
 					for _, p := range probed {
 						res, err := http.Get(url + p)
 						if err != nil {
@@ -111,6 +134,9 @@ func TestOptionsServeAlike(t *testing.T) {
 					first, firstMode = got, m.name
 					if got["/svc"] != 200 {
 						t.Fatalf("%s: the service answers %d", m.name, got["/svc"])
+					}
+					if strings.HasPrefix(c.name, "dashboard") && got["/dashboard/"] != 200 {
+						t.Fatalf("%s: the dashboard answers %d", m.name, got["/dashboard/"])
 					}
 					continue
 				}
