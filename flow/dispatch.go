@@ -111,16 +111,3 @@ func (f *Flow) mount(prefix string, h http.Handler) error {
 func overlaps(prefix, base string) bool {
 	return base == prefix || strings.HasPrefix(base, prefix+"/")
 }
-
-// unmount removes the flow's own route at prefix, if there is one.
-func (f *Flow) unmount(prefix string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i, m := range f.system {
-		if m.prefix == prefix {
-			f.system = append(f.system[:i:i], f.system[i+1:]...)
-			f.rebuildLocked()
-			return
-		}
-	}
-}

@@ -74,7 +74,7 @@ func newApp(opts ...flow.Option) *flow.Flow {
 		return in, nil
 	})
 	flow.Endpoint(svc, "GET", queryPath, func(ctx context.Context, in Query) (Counted, error) {
-		return Counted{Count: in.Count}, nil
+		return Counted(in), nil
 	})
 	return app
 }

@@ -76,7 +76,7 @@ func (f FileStore) Save(_ context.Context, entries []Entry) error {
 		return fmt.Errorf("gateway: saving store: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(append(b, '\n')); err == nil {
+	if _, err = tmp.Write(append(b, '\n')); err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {

@@ -32,7 +32,8 @@ type checker struct {
 func (c *checker) stop() {
 	c.cancel()
 	c.wmu.Lock()
-	c.wmu.Unlock() //nolint:staticcheck // an intentional barrier
+	//lint:ignore SA2001 an intentional barrier: wait for the write in flight
+	c.wmu.Unlock()
 }
 
 func (c *checker) run(ctx context.Context) {
