@@ -135,14 +135,22 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 		}
 		return v, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.left {
+	rd := c.deps.Load()
+	if rd == nil {
+		if fresh := new(requestDeps); c.deps.CompareAndSwap(nil, fresh) {
+			rd = fresh
+		} else {
+			rd = c.deps.Load()
+		}
+	}
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if rd.left {
 		// The request has ended (a goroutine outlived the handler): an
 		// instance built now would never be closed.
 		return zero, ErrNoDependency
 	}
-	for _, b := range c.deps {
+	for _, b := range rd.list {
 		if b.d == dep(d) {
 			return b.v.(T), nil
 		}
@@ -151,7 +159,7 @@ func (d *Dependency[T]) Get(ctx context.Context) (T, error) {
 	if err != nil {
 		return zero, fmt.Errorf("build request dependency %s: %w", d, err)
 	}
-	c.deps = append(c.deps, built{d, v})
+	rd.list = append(rd.list, built{d, v})
 	return v, nil
 }
 
@@ -168,15 +176,19 @@ func (d *Dependency[T]) Close() error {
 }
 
 func (c *call) closeRequestDeps() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.left = true
-	for i := len(c.deps) - 1; i >= 0; i-- {
-		if err := closeSafely(c.deps[i]); err != nil {
+	if c.deps.CompareAndSwap(nil, leftEmpty) {
+		return // none was built, and none can be now
+	}
+	rd := c.deps.Load()
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	rd.left = true
+	for i := len(rd.list) - 1; i >= 0; i-- {
+		if err := closeSafely(rd.list[i]); err != nil {
 			c.svc.Logger().Warn("closing a request dependency failed", "error", err)
 		}
 	}
-	c.deps = nil
+	rd.list = nil
 }
 
 // closeSafely closes one instance, turning a panic of its close function

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -218,10 +219,19 @@ type call struct {
 	svc             *Service
 	pool            *scaling.Pool
 	replica         *scaling.Replica
-	mu              sync.Mutex // guards deps: a handler may Get from several goroutines
-	deps            []built    // request-scoped dependencies built so far
-	left            bool       // Leave has closed deps: no more may be built
+	deps            atomic.Pointer[requestDeps] // made by the first Get of a request dependency
 }
+
+// requestDeps are the request-scoped dependencies one call built. Most calls
+// build none, so a call makes them only when a handler asks.
+type requestDeps struct {
+	mu   sync.Mutex // a handler may Get from several goroutines
+	list []built
+	left bool // Leave has closed the list: no more may be built
+}
+
+// leftEmpty marks a call that left without building any request dependency.
+var leftEmpty = &requestDeps{left: true}
 
 type callKey struct{}
 
