@@ -58,7 +58,7 @@ type bodies struct {
 // a request body and clears it at the end of the body.
 type deadlineBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
+	w    http.ResponseWriter // its connection's deadlines, through http.ResponseController
 	wait time.Duration
 	set  *bodies
 	done bool
@@ -71,12 +71,12 @@ func (f *Flow) watchBody(w http.ResponseWriter, r *http.Request) *deadlineBody {
 	if wait <= 0 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil
 	}
-	b := &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), wait: wait, set: &f.bodies}
 	// Bound the body from now, read or not: net/http drains an unread body
 	// after the handler, and a stalled client must not hold that either.
-	if err := b.rc.SetReadDeadline(time.Now().Add(wait)); err != nil {
+	if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait)); err != nil {
 		return nil // a server without deadlines: nothing to bound
 	}
+	b := &deadlineBody{ReadCloser: r.Body, w: w, wait: wait, set: &f.bodies}
 	f.bodies.mu.Lock()
 	if f.bodies.active == nil {
 		f.bodies.active = map[*deadlineBody]struct{}{}
@@ -87,6 +87,10 @@ func (f *Flow) watchBody(w http.ResponseWriter, r *http.Request) *deadlineBody {
 	return b
 }
 
+func (b *deadlineBody) setDeadline(t time.Time) {
+	http.NewResponseController(b.w).SetReadDeadline(t)
+}
+
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	if b.done {
 		return b.ReadCloser.Read(p)
@@ -95,7 +99,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if !b.set.cut.Load() {
 		deadline = deadline.Add(b.wait)
 	}
-	b.rc.SetReadDeadline(deadline)
+	b.setDeadline(deadline)
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
 		b.finish(err == io.EOF)
@@ -113,7 +117,7 @@ func (b *deadlineBody) finish(complete bool) {
 	}
 	b.done = true
 	if complete {
-		b.rc.SetReadDeadline(time.Time{})
+		b.setDeadline(time.Time{})
 	}
 	b.set.mu.Lock()
 	delete(b.set.active, b)
@@ -127,6 +131,6 @@ func (s *bodies) cutStalled() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for b := range s.active {
-		b.rc.SetReadDeadline(time.Now())
+		b.setDeadline(time.Now())
 	}
 }
