@@ -99,7 +99,7 @@ type Plan struct {
 
 	params   []int   // indexes into Fields of non-body fields
 	top      []Field // the top-level JSON fields of a whole struct body
-	validate bool  // the type is a struct or a pointer to one
+	validate bool    // the type is a struct or a pointer to one
 	// rules reports that the type has `binding` rules somewhere in it:
 	// without them the validator runs only for the struct-level
 	// validations a program may have registered (see Validator).
