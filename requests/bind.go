@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -303,8 +304,12 @@ func jsonError(err error) error {
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 		mbe *http.MaxBytesError
+		tpe *time.ParseError
 	)
 	switch {
+	case errors.As(err, &tpe):
+		// encoding/json does not say which field's UnmarshalJSON failed.
+		return invalid([]FieldError{{Location: "body", Message: "has a time that is not an RFC 3339 time (like 2006-01-02T15:04:05Z): " + clip(strconv.Quote(tpe.Value), maxEchoedValue)}})
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	case errors.As(err, &syn):

@@ -288,3 +288,14 @@ func TestParseErrorsInWords(t *testing.T) {
 }
 
 func newInt(n int) *int { return &n }
+
+func TestTimeInBodyInWords(t *testing.T) {
+	type withTime struct {
+		When time.Time `json:"when"`
+	}
+	_, err := bind[withTime](t, "/", request("POST", "/", "application/json", `{"when":"yesterday"}`), 0)
+	locs := errorLocations(t, err)
+	if want := `body: has a time that is not an RFC 3339 time (like 2006-01-02T15:04:05Z): "yesterday"`; len(locs) != 1 || locs[0] != want {
+		t.Fatalf("errors %q, want %q", locs, want)
+	}
+}
