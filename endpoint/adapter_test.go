@@ -80,6 +80,12 @@ func adapterEndpoints() []*endpoint.Endpoint {
 		endpoint.New("POST", "/panicky", func(ctx context.Context, in withPanicky) (string, error) { return "ok", nil }),
 		endpoint.New("POST", "/small", func(ctx context.Context, in map[string]string) (int, error) { return len(in), nil },
 			endpoint.BodyLimit(16)),
+		endpoint.New("POST", "/lenient", func(ctx context.Context, in item) (string, error) { return in.Name, nil }),
+		endpoint.New("POST", "/strict", func(ctx context.Context, in item) (string, error) { return in.Name, nil },
+			endpoint.RefuseUnknownFields()),
+		endpoint.New("POST", "/invalid", func(ctx context.Context, _ none) (none, error) {
+			return none{}, responses.Invalid("file.image", "not a PNG")
+		}),
 	}
 }
 
@@ -119,6 +125,10 @@ func TestAdapter(t *testing.T) {
 		{"unencodable value", "GET", "/nan", ``, 500, responses.ProblemContentType, "the server failed to handle the request", "", "NaN", false},
 		{"unencodable responses.JSON", "GET", "/nan-json", ``, 500, responses.ProblemContentType, "the server failed to handle the request", "", "+Inf", false},
 		{"panic while binding", "POST", "/panicky", `{"v": 1}`, 500, responses.ProblemContentType, "the server failed to handle the request", "", "bad decoder", false},
+		{"an unknown field is ignored", "POST", "/lenient", `{"name": "ada", "age": 36}`, 200, "application/json; charset=utf-8", `"ada"`, "", "", false},
+		{"an unknown field is refused when asked", "POST", "/strict", `{"name": "ada", "age": 36}`, 422, responses.ProblemContentType, "the request did not validate", "body.age", "", false},
+		{"a required zero value is a value", "POST", "/strict", `{"name": ""}`, 200, "application/json; charset=utf-8", `""`, "", "", false},
+		{"a handler's field error", "POST", "/invalid", ``, 422, responses.ProblemContentType, "the request did not validate", "file.image", "", false},
 		{"still serving", "POST", "/ptr", `{"name": "ada"}`, 200, "application/json; charset=utf-8", `"ada"`, "", "", false},
 	}
 	for _, tt := range tests {
@@ -237,6 +247,13 @@ func TestNewPanics(t *testing.T) {
 				return none{}, nil
 			})
 		}, "mixes form/file fields with JSON body fields"},
+		{"an option in a binding tag", func() {
+			endpoint.New("GET", "/", func(ctx context.Context, in struct {
+				Page int `query:"page,default=1"`
+			}) (none, error) {
+				return none{}, nil
+			})
+		}, `replicaflow: endpoint GET /: struct { Page int "query:\"page,default=1\"" }.Page: unknown option "default=1"`},
 		{"bad binding tag", func() {
 			endpoint.New("POST", "/", func(ctx context.Context, in struct {
 				Name string `json:"name" binding:"requird"`

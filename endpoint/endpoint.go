@@ -84,6 +84,13 @@ func Deprecated() Option { return func(e *Endpoint) { e.Deprecated = true } }
 // A negative n removes the cap.
 func BodyLimit(n int64) Option { return func(e *Endpoint) { e.BodyLimit = n } }
 
+// RefuseUnknownFields makes the endpoint answer 422 to a JSON body that
+// holds a field its request type does not declare, naming the field. By
+// default such a field is ignored, as encoding/json ignores it; a request
+// type can ask the same for every endpoint by implementing
+// requests.StrictJSON.
+func RefuseUnknownFields() Option { return func(e *Endpoint) { e.Plan.RefuseUnknown = true } }
+
 var (
 	methodRE = regexp.MustCompile(`^[A-Z]+$`)
 	braceRE  = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)

@@ -31,7 +31,7 @@ type wsChatIn struct {
 }
 
 type wsChatMsg struct {
-	Text string `json:"text" binding:"required"`
+	Text string `json:"text" binding:"required,min=1"`
 }
 
 type wsChatOut struct {

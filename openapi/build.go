@@ -167,6 +167,7 @@ func (b *builder) parameters(o *openapi3.Operation, plan *requests.Plan, pathPar
 		p := openapi3.NewPathParameter(name)
 		if f := fields[name]; f != nil {
 			p.Schema = b.paramSchema(plan.Type, f)
+			paramDocs(p, p.Schema, f)
 		} else {
 			p.Schema = openapi3.NewStringSchema().NewRef()
 		}
@@ -190,6 +191,7 @@ func (b *builder) parameters(o *openapi3.Operation, plan *requests.Plan, pathPar
 		}
 		p.Required = f.Required
 		p.Schema = b.paramSchema(plan.Type, f)
+		paramDocs(p, p.Schema, f)
 		o.AddParameter(p)
 	}
 	return nil
@@ -276,7 +278,9 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 			f := &plan.Fields[i]
 			switch f.Source {
 			case requests.Form:
-				sc.Properties[f.Key] = b.paramSchema(plan.Type, f)
+				ref := b.paramSchema(plan.Type, f)
+				paramDocs(nil, ref, f)
+				sc.Properties[f.Key] = ref
 			case requests.File:
 				file := openapi3.NewStringSchema()
 				file.Format = "binary"
@@ -285,6 +289,7 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 					list.Items = file.NewRef()
 					file = list
 				}
+				file.Description = f.Doc
 				sc.Properties[f.Key] = file.NewRef()
 			default:
 				continue
@@ -336,7 +341,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 			ref = stringified(ref)
 		}
 		applyRules(ref, f.Type, f.Binding)
-		sc.Properties[f.Key] = ref
+		sc.Properties[f.Key] = documented(ref, f.Doc, f.Example)
 		if f.Required {
 			sc.Required = append(sc.Required, f.Key)
 		}

@@ -1,11 +1,14 @@
 package openapi
 
 import (
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/replicaflow/replicaflow/requests"
 )
 
 // hasRule reports whether a `binding` tag holds rule (before any "dive").
@@ -196,4 +199,89 @@ func splitComma(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// documented returns ref with the `doc` text as its description and the
+// `example` text as its example. A component reference is wrapped in allOf,
+// since nothing may stand beside a $ref in OpenAPI 3.0.
+func documented(ref *openapi3.SchemaRef, doc, example string) *openapi3.SchemaRef {
+	if ref == nil || doc == "" && example == "" {
+		return ref
+	}
+	if ref.Ref != "" || ref.Value == nil {
+		ref = openapi3.NewSchemaRef("", &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref}})
+	}
+	if doc != "" {
+		ref.Value.Description = doc
+	}
+	if example != "" {
+		ref.Value.Example = tagValue(ref.Value, example, false)
+	}
+	return ref
+}
+
+// tagValue is the value a tag's text stands for in a schema: a number or a
+// boolean for those types, the text for a string, and for an array a list of
+// them — param says the text is a parameter's one value (an array of one);
+// otherwise the text of an array or object is JSON. Text that does not fit
+// stays text.
+func tagValue(sc *openapi3.Schema, text string, param bool) any {
+	if sc.Type == nil {
+		if len(sc.AllOf) == 1 && sc.AllOf[0].Value != nil && sc.AllOf[0].Value.Type != nil {
+			sc = sc.AllOf[0].Value
+		} else {
+			return text
+		}
+	}
+	switch {
+	case sc.Type.Is("integer"):
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n
+		}
+		if n, err := strconv.ParseUint(text, 10, 64); err == nil {
+			return n
+		}
+	case sc.Type.Is("number"):
+		if f, err := strconv.ParseFloat(text, 64); err == nil {
+			return f
+		}
+	case sc.Type.Is("boolean"):
+		if b, err := strconv.ParseBool(text); err == nil {
+			return b
+		}
+	case sc.Type.Is("array"):
+		if param && sc.Items != nil && sc.Items.Value != nil {
+			return []any{tagValue(sc.Items.Value, text, true)}
+		}
+		fallthrough
+	case sc.Type.Is("object"):
+		var v any
+		if json.Unmarshal([]byte(text), &v) == nil {
+			return v
+		}
+	}
+	return text
+}
+
+// paramDocs writes a parameter's or form field's `doc`, `example` and
+// `default` tags into its schema (and p, for a parameter: its description
+// and example).
+func paramDocs(p *openapi3.Parameter, ref *openapi3.SchemaRef, f *requests.Field) {
+	sc := ref.Value
+	if f.HasDefault {
+		sc.Default = tagValue(sc, f.Default, true)
+	}
+	if p == nil {
+		if f.Doc != "" {
+			sc.Description = f.Doc
+		}
+		if f.Example != "" {
+			sc.Example = tagValue(sc, f.Example, true)
+		}
+		return
+	}
+	p.Description = f.Doc
+	if f.Example != "" {
+		p.Example = tagValue(sc, f.Example, true)
+	}
 }

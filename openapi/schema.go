@@ -248,7 +248,7 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 		}
 		binding := f.tag.Get("binding")
 		applyRules(ref, f.typ, binding)
-		sc.Properties[f.name] = ref
+		sc.Properties[f.name] = documented(ref, f.tag.Get("doc"), f.tag.Get("example"))
 		if hasRule(binding, "required") {
 			sc.Required = append(sc.Required, f.name)
 		}

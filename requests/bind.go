@@ -1,6 +1,7 @@
 package requests
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -21,10 +25,14 @@ const DefaultBodyLimit = 8 << 20
 // of its files go to temporary files.
 const multipartMemory = 8 << 20
 
-// Bind binds the request of c into dst, a pointer to a value of the plan's
-// type, and validates it. limit caps the body's size (0 means
+// Bind binds the request of c into dst, a pointer to a zero value of the
+// plan's type, and validates it. limit caps the body's size (0 means
 // DefaultBodyLimit, negative means no limit). The error, if any, is an
 // *Error.
+//
+// A field marked `binding:"required"` must be sent: a zero value (0, false,
+// "") is a value when it is sent. A field that is not sent is not checked
+// against its other rules: it keeps its zero value, or its `default`.
 func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 	if p.Raw {
 		*(dst.(*Request)) = Request{Request: c.Request}
@@ -44,13 +52,19 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 			req.Body = http.MaxBytesReader(c.Writer, req.Body, limit)
 		}
 	}
+	var seen presence
 	if p.HasBody {
-		if err := p.decodeBody(req, dst); err != nil {
+		buf, err := p.decodeBody(req, dst)
+		if buf != nil {
+			defer putBuffer(buf)
+			seen.body = buf.Bytes()
+		}
+		if err != nil {
 			return err
 		}
 		if p.Whole {
 			if p.validates() {
-				fields, err := p.check(dst, nil)
+				fields, err := p.check(dst, nil, &seen)
 				if err != nil {
 					return err
 				}
@@ -75,14 +89,22 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 			if p.HasBody {
 				fv.SetZero() // a body must not set a parameter
 			}
-			if err := p.bindParam(c, f, fv); err != nil {
+			sent, err := p.bindParam(c, f, fv)
+			if err != nil {
 				fields = append(fields, FieldError{Location: f.Source.String() + "." + f.Key, Message: clip(err.Error(), maxEchoedMessage)})
+			}
+			if !sent && f.HasDefault {
+				_ = f.setDefault(fv) // it parsed when the plan was made
+				sent = true
+			}
+			if sent {
+				seen.set(i)
 			}
 		}
 	}
 	if p.validates() {
 		var err error
-		if fields, err = p.check(dst, fields); err != nil {
+		if fields, err = p.check(dst, fields, &seen); err != nil {
 			return err
 		}
 	}
@@ -92,39 +114,41 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 	return nil
 }
 
-func (p *Plan) bindParam(c *gin.Context, f *Field, fv reflect.Value) error {
+// bindParam binds one parameter, form field or file into fv and reports
+// whether the request sent it.
+func (p *Plan) bindParam(c *gin.Context, f *Field, fv reflect.Value) (bool, error) {
 	req := c.Request
 	if f.Source == File {
 		if req.MultipartForm == nil {
-			return nil
+			return false, nil
 		}
 		fhs := req.MultipartForm.File[f.Key]
 		if len(fhs) == 0 {
-			return nil
+			return false, nil
 		}
 		if f.Type == uploadType {
 			fv.Set(reflect.ValueOf(newUploadFile(fhs[0])))
-			return nil
+			return true, nil
 		}
 		files := make([]*UploadFile, len(fhs))
 		for i, fh := range fhs {
 			files[i] = newUploadFile(fh)
 		}
 		fv.Set(reflect.ValueOf(files))
-		return nil
+		return true, nil
 	}
 	if f.decode.many != nil {
 		vals := values(c, f)
 		if len(vals) == 0 {
-			return nil
+			return false, nil
 		}
-		return f.decode.many(fv, vals)
+		return true, f.decode.many(fv, vals)
 	}
 	s, ok := value(c, f)
 	if !ok {
-		return nil
+		return false, nil
 	}
-	return f.decode.one(fv, s)
+	return true, f.decode.one(fv, s)
 }
 
 // value returns the first value of a scalar parameter without allocating
@@ -186,28 +210,86 @@ func values(c *gin.Context, f *Field) []string {
 	return nil
 }
 
-func (p *Plan) decodeBody(req *http.Request, dst any) error {
+// decodeBody reads the JSON body into a pooled buffer (returned, to be put
+// back once the body's bytes are no longer needed) and decodes it into dst.
+func (p *Plan) decodeBody(req *http.Request, dst any) (*bytes.Buffer, error) {
 	if ct := req.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Detail: fmt.Sprintf("the body must be JSON (application/json), not %q", ct)}
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: fmt.Sprintf("the body must be JSON (application/json), not %q", ct)}
 	}
 	if req.Body == nil || req.Body == http.NoBody {
-		return p.emptyBody()
+		return nil, p.emptyBody()
 	}
-	dec := json.NewDecoder(req.Body)
-	if err := dec.Decode(dst); err != nil {
-		if errors.Is(err, io.EOF) {
-			return p.emptyBody()
-		}
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+	buf := getBuffer()
+	if _, err := buf.ReadFrom(req.Body); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
+			return buf, tooLarge(mbe.Limit)
 		}
+		return buf, malformed("the body could not be read", err)
+	}
+	data := buf.Bytes()
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return buf, p.emptyBody()
+	}
+	return buf, decodeJSON(data, dst, p.RefuseUnknown)
+}
+
+// decodeJSON decodes the one JSON value of data into dst; refuse makes an
+// unknown object field an error.
+func decodeJSON(data []byte, dst any, refuse bool) error {
+	var err error
+	if refuse {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(dst); err == nil {
+			if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+				return malformed("the body has data after its JSON value", err)
+			}
+			return nil
+		}
+		if name, ok := unknownField(err); ok {
+			return invalid([]FieldError{{Location: "body." + clip(name, maxEchoedValue), Message: "is not a field of this request", Rule: "unknown"}})
+		}
+	} else if err = json.Unmarshal(data, dst); err == nil {
+		return nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) && strings.HasSuffix(syn.Error(), "after top-level value") {
 		return malformed("the body has data after its JSON value", err)
 	}
-	return nil
+	return jsonError(err)
+}
+
+// unknownField returns the name in encoding/json's error for an unknown
+// field.
+func unknownField(err error) (string, bool) {
+	const prefix = "json: unknown field "
+	s := err.Error()
+	if !strings.HasPrefix(s, prefix) {
+		return "", false
+	}
+	name, uerr := strconv.Unquote(s[len(prefix):])
+	if uerr != nil {
+		name = s[len(prefix):]
+	}
+	return name, true
+}
+
+// maxPooledBuffer is the largest body buffer kept for reuse.
+const maxPooledBuffer = 64 << 10
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		buffers.Put(buf)
+	}
 }
 
 func (p *Plan) emptyBody() error {
@@ -222,8 +304,12 @@ func jsonError(err error) error {
 		syn *json.SyntaxError
 		typ *json.UnmarshalTypeError
 		mbe *http.MaxBytesError
+		tpe *time.ParseError
 	)
 	switch {
+	case errors.As(err, &tpe):
+		// encoding/json does not say which field's UnmarshalJSON failed.
+		return invalid([]FieldError{{Location: "body", Message: "has a time that is not an RFC 3339 time (like 2006-01-02T15:04:05Z): " + clip(strconv.Quote(tpe.Value), maxEchoedValue)}})
 	case errors.As(err, &mbe):
 		return tooLarge(mbe.Limit)
 	case errors.As(err, &syn):

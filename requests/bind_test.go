@@ -52,6 +52,17 @@ func bind[T any](t *testing.T, route string, req *http.Request, limit int64) (T,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return bindPlanLimit[T](t, plan, route, req, limit)
+}
+
+// bindPlan is bind with a given plan and the default body limit.
+func bindPlan[T any](t *testing.T, plan *requests.Plan, route string, req *http.Request) (T, error) {
+	t.Helper()
+	return bindPlanLimit[T](t, plan, route, req, 0)
+}
+
+func bindPlanLimit[T any](t *testing.T, plan *requests.Plan, route string, req *http.Request, limit int64) (T, error) {
+	t.Helper()
 	var (
 		got     T
 		bindErr error

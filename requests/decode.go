@@ -2,10 +2,14 @@ package requests
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // decoder sets a field from the textual values of one parameter: one takes
@@ -19,6 +23,8 @@ type decoder struct {
 var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	durationType        = reflect.TypeFor[time.Duration]()
+	timeType            = reflect.TypeFor[time.Time]()
+	uuidType            = reflect.TypeFor[uuid.UUID]()
 )
 
 func decoderFor(t reflect.Type) (decoder, error) {
@@ -61,7 +67,28 @@ func decoderFor(t reflect.Type) (decoder, error) {
 }
 
 // scalarDecoder returns a function that parses one textual value into v.
+// Its errors say in words what the value should have been.
 func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
+	switch t {
+	case timeType:
+		return func(v reflect.Value, s string) error {
+			tm, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return errors.New("not an RFC 3339 time (like 2006-01-02T15:04:05Z)")
+			}
+			v.Set(reflect.ValueOf(tm))
+			return nil
+		}, nil
+	case uuidType:
+		return func(v reflect.Value, s string) error {
+			id, err := uuid.Parse(s)
+			if err != nil {
+				return errors.New("not a UUID (like 123e4567-e89b-12d3-a456-426614174000)")
+			}
+			v.Set(reflect.ValueOf(id))
+			return nil
+		}, nil
+	}
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return func(v reflect.Value, s string) error {
 			return v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
@@ -71,7 +98,7 @@ func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
 		return func(v reflect.Value, s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil {
-				return fmt.Errorf("not a duration (like 1.5s or 300ms)")
+				return errors.New("not a duration like 1m30s (units ns, us, ms, s, m, h)")
 			}
 			v.SetInt(int64(d))
 			return nil
@@ -84,7 +111,7 @@ func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
 		return func(v reflect.Value, s string) error {
 			b, err := strconv.ParseBool(s)
 			if err != nil {
-				return fmt.Errorf("not a boolean")
+				return errors.New("not a boolean (true or false)")
 			}
 			v.SetBool(b)
 			return nil
@@ -94,7 +121,7 @@ func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
 		return func(v reflect.Value, s string) error {
 			n, err := strconv.ParseInt(s, 10, bits)
 			if err != nil {
-				return fmt.Errorf("not a valid integer (%d-bit)", bits)
+				return intError(err, t)
 			}
 			v.SetInt(n)
 			return nil
@@ -104,7 +131,12 @@ func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
 		return func(v reflect.Value, s string) error {
 			n, err := strconv.ParseUint(s, 10, bits)
 			if err != nil {
-				return fmt.Errorf("not a valid unsigned integer (%d-bit)", bits)
+				if errors.Is(err, strconv.ErrSyntax) && strings.HasPrefix(s, "-") {
+					if _, err := strconv.ParseInt(s, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+						return errors.New("must not be negative")
+					}
+				}
+				return intError(err, t)
 			}
 			v.SetUint(n)
 			return nil
@@ -114,11 +146,23 @@ func scalarDecoder(t reflect.Type) (func(reflect.Value, string) error, error) {
 		return func(v reflect.Value, s string) error {
 			f, err := strconv.ParseFloat(s, bits)
 			if err != nil {
-				return fmt.Errorf("not a valid number")
+				if errors.Is(err, strconv.ErrRange) {
+					return errors.New("out of range for " + t.String())
+				}
+				return errors.New("not a number")
 			}
 			v.SetFloat(f)
 			return nil
 		}, nil
 	}
 	return nil, fmt.Errorf("cannot bind a parameter of type %s (use a string, number, bool, time.Time, time.Duration, an encoding.TextUnmarshaler, a pointer or a slice of those)", t)
+}
+
+// intError is the error for a text that does not parse as an integer of
+// type t: not an integer, or one out of t's range.
+func intError(err error, t reflect.Type) error {
+	if errors.Is(err, strconv.ErrRange) {
+		return fmt.Errorf("out of range for %s", t)
+	}
+	return errors.New("not an integer")
 }

@@ -1,8 +1,7 @@
 package requests
 
 import (
-	"encoding/json"
-	"errors"
+	"bytes"
 	"io"
 	"reflect"
 	"sync"
@@ -10,9 +9,12 @@ import (
 
 var wholePlans sync.Map // reflect.Type → *Plan
 
-// DecodeJSON decodes one JSON value from r into dst (a pointer) and validates
-// it against its `binding` tags, as an endpoint binds a JSON body. Unknown
-// fields are refused. The error, if any, is an *Error: 400 for malformed
+// DecodeJSON decodes one JSON value from r into dst (a pointer to a zero
+// value) and validates it against its `binding` tags, as an endpoint binds a
+// JSON body: "required" means sent. Unlike an endpoint by default, it
+// refuses unknown fields (as endpoint.RefuseUnknownFields does), for the
+// configuration and registration documents it reads, where a misspelt field
+// is a mistake to report. The error, if any, is an *Error: 400 for malformed
 // JSON, 422 listing every failing field.
 func DecodeJSON(r io.Reader, dst any) error {
 	t := reflect.TypeOf(dst).Elem()
@@ -21,22 +23,20 @@ func DecodeJSON(r io.Reader, dst any) error {
 		p, _ = wholePlans.LoadOrStore(t, wholePlan(t))
 	}
 	plan := p.(*Plan)
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		if errors.Is(err, io.EOF) {
-			return invalid([]FieldError{{Location: "body", Message: "is required", Rule: "required"}})
-		}
-		if e, ok := jsonError(err).(*Error); ok && e.Status == 400 && len(err.Error()) > 0 && isUnknownField(err) {
-			return invalid([]FieldError{{Location: "body", Message: clip(err.Error(), maxEchoedMessage)}})
-		}
-		return jsonError(err)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if _, err := buf.ReadFrom(r); err != nil {
+		return malformed("the body could not be read", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return malformed("the body has data after its JSON value", err)
+	data := buf.Bytes()
+	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+		return invalid([]FieldError{{Location: "body", Message: "is required", Rule: "required"}})
+	}
+	if err := decodeJSON(data, dst, true); err != nil {
+		return err
 	}
 	if plan.validates() {
-		fields, err := plan.check(dst, nil)
+		fields, err := plan.check(dst, nil, &presence{body: data})
 		if err != nil {
 			return err
 		}
@@ -45,12 +45,6 @@ func DecodeJSON(r io.Reader, dst any) error {
 		}
 	}
 	return nil
-}
-
-func isUnknownField(err error) bool {
-	const prefix = "json: unknown field "
-	s := err.Error()
-	return len(s) > len(prefix) && s[:len(prefix)] == prefix
 }
 
 // wholePlan is the plan DecodeJSON binds a value of type t with: the whole
@@ -63,6 +57,7 @@ func wholePlan(t reflect.Type) *Plan {
 	}
 	if st.Kind() == reflect.Struct {
 		p.validate, p.rules = true, hasRules(st)
+		p.top = topFields(st)
 	}
 	return p
 }

@@ -57,7 +57,7 @@ func TestDecodeJSONMessages(t *testing.T) {
 		{"array", `{` + valid + `,"list":"a"}`, 422, "body.list", "must be an array, not a JSON string"},
 		{"object", `{` + valid + `,"obj":[]}`, 422, "body.obj", "must be an object, not a JSON array"},
 		{"string", `{` + valid + `,"req":1}`, 422, "body.req", "must be a string, not a JSON number"},
-		{"unknown field", `{` + valid + `,"extra":1}`, 422, "body", `json: unknown field "extra"`},
+		{"unknown field", `{` + valid + `,"extra":1}`, 422, "body.extra", "is not a field of this request"},
 		{"no body", ``, 422, "body", "is required"},
 		{"trailing data", `{` + valid + `} {}`, 400, "", ""},
 		{"malformed", `{`, 400, "", ""},

@@ -54,12 +54,24 @@ type Field struct {
 	Key string
 	// Type is the field's Go type.
 	Type reflect.Type
-	// Required reports whether the binding tag contains "required".
+	// Required reports whether the binding tag contains "required": the
+	// field must be sent (a zero value, when sent, is a value).
 	Required bool
 	// Binding is the raw `binding` tag.
 	Binding string
+	// Default is the `default` tag: the text bound when a query, header,
+	// cookie or form field is not sent ("" for none; see HasDefault).
+	Default string
+	// HasDefault reports that the field has a `default` tag.
+	HasDefault bool
+	// Doc is the `doc` tag, the field's description in the API document.
+	Doc string
+	// Example is the `example` tag, an example value in the API document.
+	Example string
 
 	decode decoder
+	path   string // the Go names from the struct to the field, "Embedded.Name"
+	rest   string // the binding rules other than "required"
 }
 
 // Plan is how a request type binds, computed once at registration.
@@ -80,14 +92,31 @@ type Plan struct {
 	HasForm bool
 	// HasFile reports that some fields are uploaded files.
 	HasFile bool
+	// RefuseUnknown reports that a JSON body holding a field the type does
+	// not declare is refused (422) rather than the field ignored: the type
+	// implements StrictJSON, or the endpoint asked for it.
+	RefuseUnknown bool
 
-	params   []int // indexes into Fields of non-body fields
-	validate bool  // the type is a struct or a pointer to one
+	params   []int   // indexes into Fields of non-body fields
+	top      []Field // the top-level JSON fields of a whole struct body
+	validate bool    // the type is a struct or a pointer to one
 	// rules reports that the type has `binding` rules somewhere in it:
 	// without them the validator runs only for the struct-level
 	// validations a program may have registered (see Validator).
 	rules bool
 }
+
+// StrictJSON is implemented by a request type whose JSON body must hold
+// only the fields it declares. By default an unknown field of a JSON body
+// is ignored, as encoding/json does; a request type with a method
+// RefuseUnknownFields (on the type or its pointer) answers such a body 422
+// naming the field. endpoint.RefuseUnknownFields asks the same of one
+// endpoint.
+type StrictJSON interface {
+	RefuseUnknownFields()
+}
+
+var strictType = reflect.TypeFor[StrictJSON]()
 
 var (
 	requestType    = reflect.TypeFor[Request]()
@@ -98,9 +127,10 @@ var (
 // NewPlan computes the binding plan of a request type. It returns an error
 // naming the field when a tag cannot be honoured (an unsupported field type, a
 // file tag on a field that is not *UploadFile, form and JSON body fields in
-// the same struct).
+// the same struct, an option in a binding tag such as `query:"page,x"`, a
+// `default` on a path, file or body field or one that does not parse).
 func NewPlan(t reflect.Type) (*Plan, error) {
-	p := &Plan{Type: t}
+	p := &Plan{Type: t, RefuseUnknown: t.Implements(strictType) || reflect.PointerTo(t).Implements(strictType)}
 	switch {
 	case t == requestType:
 		p.Raw = true
@@ -109,6 +139,7 @@ func NewPlan(t reflect.Type) (*Plan, error) {
 		p.Whole, p.HasBody = true, true
 		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
 			p.validate, p.rules = true, hasRules(t.Elem())
+			p.top = topFields(t.Elem())
 			if err := checkRules(t.Elem()); err != nil {
 				return nil, err
 			}
@@ -116,7 +147,7 @@ func NewPlan(t reflect.Type) (*Plan, error) {
 		return p, nil
 	}
 	p.validate, p.rules = true, hasRules(t)
-	if err := p.addFields(t, nil); err != nil {
+	if err := p.addFields(t, nil, ""); err != nil {
 		return nil, err
 	}
 	if err := checkRules(t); err != nil {
@@ -139,13 +170,13 @@ func NewPlan(t reflect.Type) (*Plan, error) {
 	return p, nil
 }
 
-func (p *Plan) addFields(t reflect.Type, index []int) error {
+func (p *Plan) addFields(t reflect.Type, index []int, path string) error {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
 		source, key, tagged := fieldSource(sf)
 		if !tagged && sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
-			if err := p.addFields(sf.Type, idx); err != nil {
+			if err := p.addFields(sf.Type, idx, path+sf.Name+"."); err != nil {
 				return err
 			}
 			continue
@@ -153,15 +184,18 @@ func (p *Plan) addFields(t reflect.Type, index []int) error {
 		if !sf.IsExported() {
 			continue
 		}
-		f := Field{
-			Name:    sf.Name,
-			Index:   idx,
-			Source:  source,
-			Key:     key,
-			Type:    sf.Type,
-			Binding: sf.Tag.Get("binding"),
+		if opt := tagOption(sf); opt != "" {
+			return fmt.Errorf("%s.%s: unknown option %q in its binding tag (the only text after the name); use `default:\"...\"` for a default, `binding:\"...\"` for rules", t, sf.Name, opt)
 		}
-		f.Required = hasRule(f.Binding, "required")
+		f := newField(sf, idx, path)
+		f.Source, f.Key = source, key
+		if f.HasDefault {
+			switch source {
+			case Query, Header, Cookie, Form:
+			default:
+				return fmt.Errorf("%s.%s: a `default` applies to query, header, cookie and form fields, not to a %s field", t, sf.Name, source)
+			}
+		}
 		switch source {
 		case Body:
 			name, skip := jsonName(sf)
@@ -187,10 +221,84 @@ func (p *Plan) addFields(t reflect.Type, index []int) error {
 				return fmt.Errorf("%s.%s: %w", t, sf.Name, err)
 			}
 			f.decode = dec
+			if f.HasDefault {
+				if err := f.setDefault(reflect.New(sf.Type).Elem()); err != nil {
+					return fmt.Errorf("%s.%s: the default %q: %w", t, sf.Name, f.Default, err)
+				}
+			}
 		}
 		p.Fields = append(p.Fields, f)
 	}
 	return nil
+}
+
+// newField is the part of a plan's field that its tags other than the
+// source give: rules, default, doc and example.
+func newField(sf reflect.StructField, index []int, path string) Field {
+	f := Field{Name: sf.Name, Index: index, Type: sf.Type, Binding: sf.Tag.Get("binding"), path: path + sf.Name}
+	f.Required = hasRule(f.Binding, "required")
+	f.Default, f.HasDefault = sf.Tag.Lookup("default")
+	f.Doc, f.Example = sf.Tag.Get("doc"), sf.Tag.Get("example")
+	if f.Required {
+		var rest []string
+		for r := range strings.SplitSeq(f.Binding, ",") {
+			if r != "required" {
+				rest = append(rest, r)
+			}
+		}
+		f.rest = strings.Join(rest, ",")
+	}
+	return f
+}
+
+// setDefault binds the field's default into v.
+func (f *Field) setDefault(v reflect.Value) error {
+	if f.decode.many != nil {
+		return f.decode.many(v, []string{f.Default})
+	}
+	return f.decode.one(v, f.Default)
+}
+
+// tagOption returns the text after the name in the binding tag of sf (path,
+// query, header, cookie, form or file), where no option is known: "" when
+// there is none.
+func tagOption(sf reflect.StructField) string {
+	for _, ts := range tagSources {
+		if v, ok := sf.Tag.Lookup(ts.tag); ok {
+			_, opt, _ := strings.Cut(v, ",")
+			return opt
+		}
+	}
+	return ""
+}
+
+// topFields lists the top-level JSON fields of struct type t (embedded
+// structs promoted), for a body bound whole.
+func topFields(t reflect.Type) []Field {
+	var fields []Field
+	var walk func(t reflect.Type, index []int, path string)
+	walk = func(t reflect.Type, index []int, path string) {
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			idx := append(append([]int(nil), index...), i)
+			if sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("json") == "" {
+				walk(sf.Type, idx, path+sf.Name+".")
+				continue
+			}
+			if !sf.IsExported() {
+				continue
+			}
+			name, skip := jsonName(sf)
+			if skip {
+				continue
+			}
+			f := newField(sf, idx, path)
+			f.Key = name
+			fields = append(fields, f)
+		}
+	}
+	walk(t, nil, "")
+	return fields
 }
 
 func fieldSource(sf reflect.StructField) (Source, string, bool) {

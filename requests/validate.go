@@ -110,8 +110,13 @@ func checkRules(t reflect.Type) (err error) {
 }
 
 // check validates v (a pointer to the request value) and adds a FieldError
-// for every failing field that did not already fail to parse.
-func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
+// for every failing field that did not already fail to parse. On the
+// request type's own fields (its parameters, and the top-level fields of
+// its JSON body) "required" means sent, as seen says: a field not sent is
+// "is required" when it is required and unchecked otherwise; one sent with
+// its zero value passes "required" and is checked against its other rules.
+// In nested objects the validator's meaning, not the zero value, stays.
+func (p *Plan) check(v any, fields []FieldError, seen *presence) ([]FieldError, error) {
 	// The validator looks through one pointer only: a request type that is
 	// itself a pointer (*T, bound whole) arrives here as **T.
 	rv := reflect.ValueOf(v)
@@ -133,14 +138,104 @@ func (p *Plan) check(v any, fields []FieldError) ([]FieldError, error) {
 		}
 		return fields, err
 	}
+	own := p.Fields
+	if p.Whole {
+		own = p.top
+	}
+	root := rv.Elem()
 	for _, fe := range verrs {
-		loc := p.location(fe)
-		if hasLocation(fields, loc) {
+		i, exact := p.ownField(own, fe)
+		if i < 0 {
+			fields = addField(fields, p.location(fe), message(fe), fe.Tag())
 			continue
 		}
-		fields = append(fields, FieldError{Location: loc, Message: message(fe), Rule: fe.Tag()})
+		f := &own[i]
+		loc := p.fieldLocation(f)
+		fv := root.FieldByIndex(f.Index)
+		if fv.IsZero() && !seen.sent(f, i) {
+			if f.Required {
+				fields = addField(fields, loc, "is required", "required")
+			}
+			continue // not sent: its rules do not apply
+		}
+		if exact && fe.Tag() == "required" && f.Required {
+			// Sent with its zero value: a value, checked against the
+			// field's other rules.
+			fields = p.checkRest(fields, f, fv, loc)
+			continue
+		}
+		fields = addField(fields, p.location(fe), message(fe), fe.Tag())
 	}
 	return fields, nil
+}
+
+// checkRest checks a field sent with its zero value against its rules other
+// than "required", and a struct's own fields.
+func (p *Plan) checkRest(fields []FieldError, f *Field, fv reflect.Value, loc string) []FieldError {
+	if f.rest != "" {
+		if err := rules().Var(fv.Interface(), f.rest); err != nil {
+			var verrs validator.ValidationErrors
+			if errors.As(err, &verrs) {
+				for _, fe := range verrs {
+					fields = addField(fields, loc+fe.Namespace(), message(fe), fe.Tag())
+				}
+			}
+		}
+	}
+	for fv.Kind() == reflect.Pointer && !fv.IsNil() {
+		fv = fv.Elem()
+	}
+	if fv.Kind() == reflect.Struct && hasRules(fv.Type()) {
+		if err := rules().Struct(fv.Interface()); err != nil {
+			var verrs validator.ValidationErrors
+			if errors.As(err, &verrs) {
+				for _, fe := range verrs {
+					ns := fe.Namespace()
+					if _, rest, ok := strings.Cut(ns, "."); ok {
+						ns = rest
+					}
+					fields = addField(fields, loc+"."+ns, message(fe), fe.Tag())
+				}
+			}
+		}
+	}
+	return fields
+}
+
+// addField adds a FieldError unless one has the location already.
+func addField(fields []FieldError, loc, msg, rule string) []FieldError {
+	if hasLocation(fields, loc) {
+		return fields
+	}
+	return append(fields, FieldError{Location: loc, Message: msg, Rule: rule})
+}
+
+// ownField returns the index in own of the field of the request type a
+// validator error is about (-1 for none), and whether the error is about
+// that field itself rather than something inside it.
+func (p *Plan) ownField(own []Field, fe validator.FieldError) (int, bool) {
+	ns := p.trimRoot(fe.StructNamespace())
+	for i := range own {
+		path := own[i].path
+		if !strings.HasPrefix(ns, path) {
+			continue
+		}
+		if len(ns) == len(path) {
+			return i, true
+		}
+		if c := ns[len(path)]; c == '.' || c == '[' {
+			return i, false
+		}
+	}
+	return -1, false
+}
+
+// fieldLocation is the location of one of the request type's own fields.
+func (p *Plan) fieldLocation(f *Field) string {
+	if f.Source == Body {
+		return "body." + f.Key
+	}
+	return f.Source.String() + "." + f.Key
 }
 
 func hasLocation(fields []FieldError, loc string) bool {

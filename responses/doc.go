@@ -10,6 +10,18 @@
 // later by implementing RetryAfterError; any other error is a 500 whose
 // detail leaks nothing.
 //
+// The errors and their answers, the first that matches winning:
+//
+//	a StatusError (Error, Errorf, Invalid, your own type)  its status (400-599), its detail
+//	*requests.Error (binding, Invalid)                   400, 413, 415 or 422, with errors[] per field
+//	a RetryAfterError (the replica pool's overload)      503 with Retry-After
+//	context.DeadlineExceeded                             504 Gateway Timeout, logged
+//	context.Canceled (the client went away)              499, recorded in logs and metrics; no body is written
+//	any other error                                      500, a generic detail, logged
+//
+// Invalid answers 422 with field errors from a handler, as a request that
+// fails its binding rules is answered.
+//
 // WriteProblem is the one writer of problem details, at the net/http level;
 // AbortWithProblem is its gin form, and RetryAfter the one Retry-After rule.
 // Recover is the middleware that turns a panic into a 500 problem.

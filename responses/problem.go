@@ -107,6 +107,29 @@ func Errorf(status int, format string, args ...any) error {
 	return &HTTPError{Status: status, Detail: err.Error(), Err: errors.Unwrap(err)}
 }
 
+// Invalid returns an error that answers 422 Unprocessable Entity with field
+// errors, as a request that fails its `binding` rules is answered: for the
+// checks only a handler can make. Give a location and a message, then more
+// pairs for more fields:
+//
+//	return nil, responses.Invalid("file.image", "not a PNG")
+//	return nil, responses.Invalid("body.start", "must be before end", "body.end", "must be after start")
+//
+// A location names the input as binding does: its source and name
+// ("body.items[0].name", "query.page", "file.image"). An odd number of
+// strings is a programming mistake, and panics.
+func Invalid(location, message string, more ...string) error {
+	if len(more)%2 != 0 {
+		panic("replicaflow: responses.Invalid wants location, message pairs; the last location has no message")
+	}
+	fields := make([]requests.FieldError, 0, 1+len(more)/2)
+	fields = append(fields, requests.FieldError{Location: location, Message: message})
+	for i := 0; i < len(more); i += 2 {
+		fields = append(fields, requests.FieldError{Location: more[i], Message: more[i+1]})
+	}
+	return &requests.Error{Status: http.StatusUnprocessableEntity, Detail: "the request did not validate", Fields: fields}
+}
+
 // ProblemFor returns the problem details for err and the headers to send with
 // them:
 //   - a StatusError (*HTTPError, *requests.Error, or your own type) gives its

@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -295,4 +297,28 @@ func TestStatusErrorContract(t *testing.T) {
 	if !errors.Is(responses.Errorf(500, "brewing: %w", cause), cause) {
 		t.Fatal("Errorf does not keep its cause")
 	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want []requests.FieldError
+	}{
+		{"one field", responses.Invalid("file.image", "not a PNG"),
+			[]requests.FieldError{{Location: "file.image", Message: "not a PNG"}}},
+		{"several fields", fmt.Errorf("checking: %w", responses.Invalid("body.start", "must be before end", "body.end", "must be after start")),
+			[]requests.FieldError{{Location: "body.start", Message: "must be before end"}, {Location: "body.end", Message: "must be after start"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _, internal := responses.ProblemFor(tt.err)
+			if p.Status != http.StatusUnprocessableEntity || internal || !reflect.DeepEqual(p.Errors, tt.want) {
+				t.Fatalf("problem %+v (internal %v), want 422 with %+v", p, internal, tt.want)
+			}
+		})
+	}
+	testutil.MustPanic(t, "replicaflow: responses.Invalid wants location, message pairs", func() {
+		_ = responses.Invalid("body.a", "bad", "body.b")
+	})
 }

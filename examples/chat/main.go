@@ -28,7 +28,7 @@ type Join struct {
 
 // Say is a message a client sends.
 type Say struct {
-	Text string `json:"text" binding:"required,max=500"`
+	Text string `json:"text" binding:"required,min=1,max=500"`
 }
 
 // Message is what every client receives.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -27,5 +28,41 @@ func TestQuickstart(t *testing.T) {
 	res := c.Get("/my_endpoint?my_int=one")
 	if p := res.Problem(); res.Status != 422 || p.Errors[0].Location != "query.my_int" {
 		t.Fatalf("bad my_int gave %d %+v", res.Status, p)
+	}
+}
+
+// TestQuickstartRequiredMeansSent checks the newcomer's first Try it out:
+// Swagger UI pre-fills {"val": 0}, which the document says is valid. A
+// required field must be sent; 0 is a value.
+func TestQuickstartRequiredMeansSent(t *testing.T) {
+	c := flowtest.New(t, NewApp())
+	tests := []struct {
+		name, method, path string
+		body               any
+		status             int
+		want               string // the body on success, the error location otherwise
+	}{
+		{"val 0 is a value", "POST", "/", json.RawMessage(`{"val": 0}`), 200, `{"val":0}`},
+		{"val missing", "POST", "/", json.RawMessage(`{}`), 422, "body.val"},
+		{"val null", "POST", "/", json.RawMessage(`{"val": null}`), 422, "body.val"},
+		{"my_int 0 is a value", "GET", "/my_endpoint?my_int=0", nil, 200, "0"},
+		{"my_int missing", "GET", "/my_endpoint", nil, 422, "query.my_int"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := c.Request(tt.method, tt.path, tt.body)
+			if res.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", res.Status, tt.status, res.Body)
+			}
+			if tt.status == 200 {
+				if got := strings.TrimSpace(res.Text()); got != tt.want {
+					t.Fatalf("body %s, want %s", got, tt.want)
+				}
+				return
+			}
+			if p := res.Problem(); len(p.Errors) != 1 || p.Errors[0].Location != tt.want || p.Errors[0].Message != "is required" {
+				t.Fatalf("problem %+v, want %s is required", p, tt.want)
+			}
+		})
 	}
 }
