@@ -169,3 +169,8 @@ func (f *Flow) ownOperations() []openapi.Operation {
 type healthStatus struct {
 	Status string `json:"status"`
 }
+
+// Spec returns the flow's OpenAPI document (nil when flow.Docs turned it
+// off): its JSON and its parsed form, built from the endpoints of the
+// moment.
+func (f *Flow) Spec() *openapi.Spec { return f.spec }
