@@ -74,6 +74,15 @@ func testApp(t *testing.T) *flow.Flow {
 	flow.Endpoint(svc, "GET", "/picture", func(context.Context, none) (responses.Streaming, error) {
 		return responses.Stream("text/plain", slices.Values([][]byte{[]byte("not a png")})), nil
 	}, endpoint.ContentType("image/png"))
+	flow.Endpoint(svc, "GET", "/old", func(context.Context, none) (responses.Redirect, error) {
+		return responses.Redirect{URL: "/users/me"}, nil
+	}, endpoint.Status(http.StatusMovedPermanently))
+	flow.Endpoint(svc, "GET", "/elsewhere", func(context.Context, none) (responses.Redirect, error) {
+		return responses.Redirect{URL: "/users/me"}, nil
+	})
+	flow.Endpoint(svc, "GET", "/moved", func(context.Context, none) (responses.Redirect, error) {
+		return responses.Redirect{URL: "/users/me", Status: http.StatusMovedPermanently}, nil
+	})
 	return app
 }
 
@@ -141,7 +150,12 @@ func TestAssertConforms(t *testing.T) {
 		{"no content", func() *Response { return c.Delete("/users/3") }, ""},
 		{"declared error", func() *Response { return c.Get("/users/missing") }, ""},
 		{"framework error", func() *Response { return c.Put("/users/x", map[string]string{"name": "x"}) }, ""},
-		{"undeclared status", func() *Response { return c.Get("/users/teapot") }, "status is not supported"},
+		{"redirect with the endpoint's status", func() *Response { return c.Get("/users/old") }, ""},
+		{"redirect with the default status", func() *Response { return c.Get("/users/elsewhere") }, ""},
+		{"redirect with its own status, undeclared", func() *Response { return c.Get("/users/moved") }, "status 301 is not documented"},
+		{"head", func() *Response { return c.Head("/users/me") }, ""},
+		{"head on a POST route", func() *Response { return c.Head("/users/login") }, "not in the document"},
+		{"undeclared status", func() *Response { return c.Get("/users/teapot") }, "status 418 is not documented"},
 		{"wrong media type", func() *Response { return c.Get("/users/picture") }, `Content-Type "text/plain"`},
 		{"not in the document", func() *Response { return c.Get("/nowhere") }, "not in the document"},
 	}
