@@ -10,7 +10,8 @@
 //	res.Decode(&out)
 //	c.AssertConforms(res) // the answer is what the app's OpenAPI document says
 //
-// A client keeps cookies between requests, like a browser.
+// A client keeps cookies between requests, like a browser, and sends JSON,
+// forms (url.Values) and multipart bodies with files (Multipart).
 package flowtest
 
 import (
@@ -21,10 +22,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,7 +195,8 @@ func (c *Client) Do(req *http.Request) *Response {
 }
 
 // Request sends a request with a body: nil for none; url.Values as an
-// application/x-www-form-urlencoded form; an io.Reader or []byte or string
+// application/x-www-form-urlencoded form; Multipart as a multipart/form-data
+// form with files; an io.Reader or []byte or string
 // as is; anything else as JSON (with Content-Type application/json). opts
 // change the request before it goes (Header, Cookie).
 func (c *Client) Request(method, path string, body any, opts ...RequestOption) *Response {
@@ -200,6 +207,10 @@ func (c *Client) Request(method, path string, body any, opts ...RequestOption) *
 	case nil:
 	case url.Values:
 		r, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case Multipart:
+		var buf bytes.Buffer
+		ct = b.write(c.t, &buf)
+		r = &buf
 	case io.Reader:
 		r = b
 	case []byte:
@@ -221,6 +232,50 @@ func (c *Client) Request(method, path string, body any, opts ...RequestOption) *
 		opt(req)
 	}
 	return c.Do(req)
+}
+
+// Multipart is a multipart/form-data body for Request and Post: form
+// fields and files.
+type Multipart struct {
+	Fields url.Values
+	Files  []File
+}
+
+// File is one file of a Multipart body, sent in the form field Field.
+type File struct {
+	Field, Name string
+	// ContentType is the part's type; default application/octet-stream.
+	ContentType string
+	Data        []byte
+}
+
+// write encodes m into w and returns its Content-Type.
+func (m Multipart) write(t testing.TB, w io.Writer) string {
+	t.Helper()
+	mw := multipart.NewWriter(w)
+	for _, k := range slices.Sorted(maps.Keys(m.Fields)) {
+		for _, v := range m.Fields[k] {
+			if err := mw.WriteField(k, v); err != nil {
+				t.Fatalf("flowtest: multipart field %s: %v", k, err)
+			}
+		}
+	}
+	for _, f := range m.Files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": f.Field, "filename": f.Name}))
+		h.Set("Content-Type", cmp.Or(f.ContentType, "application/octet-stream"))
+		part, err := mw.CreatePart(h)
+		if err == nil {
+			_, err = part.Write(f.Data)
+		}
+		if err != nil {
+			t.Fatalf("flowtest: multipart file %s: %v", f.Field, err)
+		}
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatalf("flowtest: multipart: %v", err)
+	}
+	return mw.FormDataContentType()
 }
 
 // Get sends a GET request.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/endpoint"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/service"
 )
@@ -41,6 +42,12 @@ type formIn struct {
 	Name string `form:"name"`
 }
 
+type uploadIn struct {
+	Title string                 `form:"title"`
+	Doc   *requests.UploadFile   `file:"doc"`
+	Extra []*requests.UploadFile `file:"extra"`
+}
+
 // testApp has endpoints for each kind of request the client sends.
 func testApp(t *testing.T) *flow.Flow {
 	app := flow.New(flow.Logger(Logger(t)))
@@ -64,6 +71,9 @@ func testApp(t *testing.T) *flow.Flow {
 	}, endpoint.Status(http.StatusNoContent))
 	flow.Endpoint(svc, "POST", "/form", func(_ context.Context, in formIn) (user, error) {
 		return user{Name: in.Name}, nil
+	})
+	flow.Endpoint(svc, "POST", "/upload", func(_ context.Context, in uploadIn) (user, error) {
+		return user{Name: in.Title + ":" + in.Doc.Filename + ":" + in.Doc.ContentType, Age: int(in.Doc.Size) + len(in.Extra)}, nil
 	})
 	flow.Endpoint(svc, "GET", "/missing", func(context.Context, none) (user, error) {
 		return user{}, responses.Error(http.StatusNotFound, "no such user")
@@ -108,6 +118,16 @@ func TestMethodsHeadersCookies(t *testing.T) {
 		{"patch", func() *Response { return c.Patch("/users/4", map[string]string{"name": "y"}) }, `{"name":"patch y","age":4}`},
 		{"form", func() *Response { return c.Post("/users/form", url.Values{"name": {"z"}}) }, `{"name":"z","age":0}`},
 		{"delete", func() *Response { return c.Delete("/users/5") }, ``},
+		{"multipart", func() *Response {
+			return c.Post("/users/upload", Multipart{
+				Fields: url.Values{"title": {"notes"}},
+				Files: []File{
+					{Field: "doc", Name: "a.txt", ContentType: "text/plain", Data: []byte("hello")},
+					{Field: "extra", Name: "b.bin", Data: []byte{1}},
+					{Field: "extra", Name: "c.bin", Data: []byte{2}},
+				},
+			})
+		}, `{"name":"notes:a.txt:text/plain","age":7}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,6 +168,13 @@ func TestAssertConforms(t *testing.T) {
 	}{
 		{"json", func() *Response { return c.Put("/users/3", map[string]string{"name": "x"}) }, ""},
 		{"no content", func() *Response { return c.Delete("/users/3") }, ""},
+		{"multipart upload", func() *Response {
+			return c.Post("/users/upload", Multipart{
+				Fields: url.Values{"title": {"t"}},
+				Files:  []File{{Field: "doc", Name: "a.txt", Data: []byte("x")}},
+			})
+		}, ""},
+		{"form", func() *Response { return c.Post("/users/form", url.Values{"name": {"z"}}) }, ""},
 		{"declared error", func() *Response { return c.Get("/users/missing") }, ""},
 		{"framework error", func() *Response { return c.Put("/users/x", map[string]string{"name": "x"}) }, ""},
 		{"redirect with the endpoint's status", func() *Response { return c.Get("/users/old") }, ""},
