@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -43,6 +44,14 @@ type Endpoint struct {
 	Tags                 []string
 	OperationID          string
 	Deprecated           bool
+	// Errors are the error statuses the handler answers with, documented
+	// with the problem details schema (see Errors).
+	Errors []int
+	// Security names the security schemes the endpoint requires: nil for
+	// the flow's default, empty for none (see Security).
+	Security []string
+	// ContentType documents the media type of a File or Streaming answer.
+	ContentType string
 	// WebSocket reports that the endpoint upgrades to a WebSocket.
 	WebSocket bool
 	// BodyLimit caps the request body in bytes: 0 means
@@ -79,6 +88,38 @@ func OperationID(id string) Option { return func(e *Endpoint) { e.OperationID = 
 
 // Deprecated marks the endpoint deprecated in the docs.
 func Deprecated() Option { return func(e *Endpoint) { e.Deprecated = true } }
+
+// Errors documents error statuses the handler answers with (404, 401,
+// 409, ...), each with the problem details schema, so that generated
+// clients know them. The framework's own (400, 413, 415, 422, 500, 503) are
+// documented without it. It panics on a status that is not 4xx or 5xx.
+func Errors(codes ...int) Option {
+	for _, code := range codes {
+		if code < 400 || code > 599 {
+			panic(fmt.Sprintf("replicaflow: endpoint error status %d is not a 4xx or 5xx status", code))
+		}
+	}
+	return func(e *Endpoint) { e.Errors = append(e.Errors, codes...) }
+}
+
+// Security documents the security schemes the endpoint requires, by the
+// names the flow declared them under (flow.Security): any one of them is
+// enough. With no names the endpoint is public, whatever the flow's
+// default. It documents what the endpoint's middleware enforces; it does
+// not check credentials itself.
+func Security(names ...string) Option {
+	return func(e *Endpoint) { e.Security = append([]string{}, names...) }
+}
+
+// ContentType documents the media type of a responses.File or
+// responses.Streaming answer, which is otherwise documented as any type.
+// It panics on a value that is not a media type.
+func ContentType(mediaType string) Option {
+	if mediaType == "" || !strings.Contains(mediaType, "/") {
+		panic("replicaflow: endpoint content type " + strconv.Quote(mediaType) + " is not a media type like image/png")
+	}
+	return func(e *Endpoint) { e.ContentType = mediaType }
+}
 
 // BodyLimit caps the request body at n bytes; a larger body is answered 413.
 // A negative n removes the cap.

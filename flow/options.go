@@ -29,6 +29,7 @@ type options struct {
 	docsPath        string
 	specPath        string
 	info            openapi.Info
+	documentOwn     bool
 	management      *manage.Options // nil: off
 }
 
@@ -106,9 +107,64 @@ func Docs(docsPath, specPath string) Option {
 
 // Info sets the title, version and description of the OpenAPI document;
 // API_TITLE, API_VERSION and API_DESCRIPTION override them when set.
+// Without it the title is the binary's name and the version its main
+// module's (see openapi.DefaultInfo).
 func Info(title, version, description string) Option {
-	return func(c *options) { c.info = openapi.Info{Title: title, Version: version, Description: description} }
+	return func(c *options) { c.info.Title, c.info.Version, c.info.Description = title, version, description }
 }
+
+// Servers sets the base URLs the OpenAPI document lists. By default it
+// lists one, relative to the document's own URL ("." for /openapi.json),
+// which stays right when the app is mounted under a path prefix: Swagger
+// UI's "Try it out" and generated clients resolve it against where they
+// read the document.
+func Servers(urls ...string) Option {
+	for _, u := range urls {
+		if u == "" {
+			panic("replicaflow: flow.Servers: empty server URL")
+		}
+	}
+	return func(c *options) { c.info.Servers = append([]string(nil), urls...) }
+}
+
+// Security declares a security scheme under name in the OpenAPI document
+// and requires it of every endpoint by default (any one of the schemes so
+// declared is enough); endpoint.Security overrides it per endpoint, and
+// endpoint.Security() with no names marks one public. It documents what
+// the app's middleware enforces: it does not check credentials. It panics
+// when name is empty or already declared.
+func Security(name string, scheme openapi.SecurityScheme) Option {
+	return func(c *options) {
+		c.declare(name, scheme)
+		c.info.Security = append(c.info.Security, name)
+	}
+}
+
+// SecurityScheme declares a security scheme under name in the OpenAPI
+// document without requiring it by default: endpoints name it with
+// endpoint.Security. It panics when name is empty or already declared.
+func SecurityScheme(name string, scheme openapi.SecurityScheme) Option {
+	return func(c *options) { c.declare(name, scheme) }
+}
+
+func (c *options) declare(name string, scheme openapi.SecurityScheme) {
+	if name == "" {
+		panic("replicaflow: a security scheme needs a name")
+	}
+	if _, ok := c.info.SecuritySchemes[name]; ok {
+		panic("replicaflow: security scheme " + name + " is declared twice")
+	}
+	if c.info.SecuritySchemes == nil {
+		c.info.SecuritySchemes = map[string]openapi.SecurityScheme{}
+	}
+	c.info.SecuritySchemes[name] = scheme
+}
+
+// DocumentOwnRoutes includes the flow's own routes in the OpenAPI document:
+// health (/healthz, /readyz) and, when it is on, the management API, whose
+// operations require a bearer token (the "adminToken" scheme) when one is
+// configured. They are left out by default.
+func DocumentOwnRoutes() Option { return func(c *options) { c.documentOwn = true } }
 
 // Setup adds a function that New runs once the flow's own routes are
 // mounted, to mount handlers, add middleware or register collectors. It is

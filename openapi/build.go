@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -41,6 +42,12 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 		Paths:      openapi3.NewPaths(),
 		Components: &openapi3.Components{Schemas: openapi3.Schemas{}},
 	}
+	for _, u := range info.Servers {
+		doc.AddServer(&openapi3.Server{URL: u})
+	}
+	if err := security(doc, info); err != nil {
+		return nil, err
+	}
 
 	ops = slices.Clone(ops)
 	slices.SortStableFunc(ops, func(a, b Operation) int {
@@ -65,6 +72,9 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 			seen[key] = true
 		}
 		o, err := b.operation(op, params)
+		if err == nil {
+			err = operationSecurity(o, op, info)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("openapi: %s %s: %w", op.Method, op.Path, err)
 		}
@@ -123,6 +133,9 @@ type builder struct {
 func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operation, error) {
 	o := openapi3.NewOperation()
 	o.Summary, o.Description, o.Deprecated = op.Summary, op.Description, op.Deprecated
+	if o.Summary == "" {
+		o.Summary = summary(op.Method, op.Path)
+	}
 	if op.Service != "" {
 		o.Tags = append(o.Tags, op.Service)
 	}
@@ -383,7 +396,7 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		o.AddResponse(http.StatusSwitchingProtocols, openapi3.NewResponse().
 			WithDescription("Switching Protocols: the connection is upgraded to a WebSocket"))
 	} else {
-		code, resp, err := b.success(op.Response, status)
+		code, resp, err := b.success(op.Response, status, op.ContentType)
 		if err != nil {
 			return err
 		}
@@ -401,8 +414,20 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 			codes = append(codes, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 		}
 	}
+	for _, code := range op.Errors {
+		if code < 400 || code > 599 {
+			return fmt.Errorf("error status %d is not a 4xx or 5xx status", code)
+		}
+		if !slices.Contains(codes, code) {
+			codes = append(codes, code)
+		}
+	}
 	for _, code := range codes {
-		resp := openapi3.NewResponse().WithDescription(problemDescriptions[code])
+		desc := problemDescriptions[code]
+		if desc == "" {
+			desc = cmp.Or(http.StatusText(code), "Error")
+		}
+		resp := openapi3.NewResponse().WithDescription(desc)
 		resp.Content = openapi3.Content{responses.ProblemContentType: &openapi3.MediaType{Schema: problem()}}
 		if code == http.StatusServiceUnavailable {
 			resp.Headers = openapi3.Headers{"Retry-After": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
@@ -439,8 +464,10 @@ func (b *builder) problem() (func() *openapi3.SchemaRef, error) {
 	}, nil
 }
 
-// success is the answer of a handler that returns a value of type t.
-func (b *builder) success(t reflect.Type, status int) (int, *openapi3.Response, error) {
+// success is the answer of a handler that returns a value of type t, with
+// contentType (when set) as the media type of the types that do not fix
+// one.
+func (b *builder) success(t reflect.Type, status int, contentType string) (int, *openapi3.Response, error) {
 	resp := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Success"))
 	if t == nil {
 		return status, resp, nil
@@ -460,21 +487,25 @@ func (b *builder) success(t reflect.Type, status int) (int, *openapi3.Response, 
 		return status, text("text/html", ""), nil
 	case plainType:
 		return status, text("text/plain", ""), nil
-	case fileType:
-		return status, text("application/octet-stream", "binary"), nil
-	case streamingType:
-		return status, text("application/octet-stream", "binary"), nil
+	case fileType, streamingType:
+		// The type is the file's or the stream's, known when it is sent.
+		return status, text(cmp.Or(contentType, "*/*"), "binary"), nil
 	case eventStreamType:
 		return status, text("text/event-stream", ""), nil
 	case redirectType:
-		r := openapi3.NewResponse().WithDescription("Temporary Redirect: see Location")
+		// A redirect goes out with the endpoint's status when it is a 3xx
+		// (endpoint.Status), 307 otherwise.
+		if status < 300 || status > 399 {
+			status = http.StatusTemporaryRedirect
+		}
+		r := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Redirect") + ": see Location")
 		uri := openapi3.NewStringSchema()
 		uri.Format = "uri-reference"
 		r.Headers = openapi3.Headers{"Location": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
 			Description: "where to go",
 			Schema:      uri.NewRef(),
 		}}}}
-		return http.StatusTemporaryRedirect, r, nil
+		return status, r, nil
 	case jsonRespType:
 		resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
 		return status, resp, nil
@@ -496,4 +527,62 @@ func (b *builder) success(t reflect.Type, status int) (int, *openapi3.Response, 
 	}
 	resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
 	return status, resp, nil
+}
+
+// security declares info's security schemes in doc and its default
+// requirement.
+func security(doc *openapi3.T, info Info) error {
+	if len(info.SecuritySchemes) > 0 {
+		doc.Components.SecuritySchemes = openapi3.SecuritySchemes{}
+	}
+	for name, s := range info.SecuritySchemes {
+		sc := &openapi3.SecurityScheme{
+			Type: s.Type, Scheme: s.Scheme, BearerFormat: s.BearerFormat,
+			In: s.In, Name: s.Name, Description: s.Description,
+		}
+		if err := sc.Validate(context.Background()); err != nil {
+			return fmt.Errorf("openapi: security scheme %q: %w", name, err)
+		}
+		doc.Components.SecuritySchemes[name] = &openapi3.SecuritySchemeRef{Value: sc}
+	}
+	req, err := requirements(info.Security, info)
+	if err != nil {
+		return fmt.Errorf("openapi: default security: %w", err)
+	}
+	if req != nil {
+		doc.Security = *req
+	}
+	return nil
+}
+
+// operationSecurity sets o's requirement when op's differs from the
+// document's default.
+func operationSecurity(o *openapi3.Operation, op Operation, info Info) error {
+	if op.Security == nil {
+		return nil
+	}
+	req, err := requirements(op.Security, info)
+	if err != nil {
+		return err
+	}
+	if req == nil {
+		req = openapi3.NewSecurityRequirements() // public
+	}
+	o.Security = req
+	return nil
+}
+
+// requirements is the requirement "any one of names", nil for no names.
+func requirements(names []string, info Info) (*openapi3.SecurityRequirements, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	reqs := openapi3.NewSecurityRequirements()
+	for _, name := range names {
+		if _, ok := info.SecuritySchemes[name]; !ok {
+			return nil, fmt.Errorf("security scheme %q is not declared", name)
+		}
+		reqs.With(openapi3.NewSecurityRequirement().Authenticate(name))
+	}
+	return reqs, nil
 }

@@ -164,7 +164,7 @@ func TestStatusesAndContentTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if doc.Info.Title != "replicaflow" || doc.Info.Version != "0.1.0" {
+	if doc.Info.Title != openapi.DefaultTitle || doc.Info.Version != openapi.DefaultVersion {
 		t.Errorf("default info: %q %q", doc.Info.Title, doc.Info.Version)
 	}
 	tests := []struct {
@@ -178,10 +178,10 @@ func TestStatusesAndContentTypes(t *testing.T) {
 		{"GET", "/users", []string{"200", "500", "503"}, "application/json"},
 		{"POST", "/files/upload", []string{"200", "400", "413", "415", "422", "500", "503"}, "application/json"},
 		{"POST", "/files/login", []string{"307", "400", "413", "415", "422", "500", "503"}, ""},
-		{"GET", "/files/{path}", []string{"200", "500", "503"}, "application/octet-stream"},
+		{"GET", "/files/{path}", []string{"200", "500", "503"}, "*/*"},
 		{"GET", "/pages/html", []string{"200", "500", "503"}, "text/html"},
 		{"GET", "/pages/text", []string{"200", "500", "503"}, "text/plain"},
-		{"GET", "/pages/stream", []string{"200", "500", "503"}, "application/octet-stream"},
+		{"GET", "/pages/stream", []string{"200", "500", "503"}, "*/*"},
 		{"GET", "/pages/events", []string{"200", "500", "503"}, "text/event-stream"},
 		{"GET", "/pages/any", []string{"200", "500", "503"}, "*/*"},
 		{"POST", "/pages/raw", []string{"200", "500", "503"}, "application/json"},
@@ -448,7 +448,7 @@ func TestInfoFromEnv(t *testing.T) {
 	t.Setenv("API_VERSION", "")
 	t.Setenv("API_DESCRIPTION", "sells things")
 	got := openapi.InfoFromEnv(openapi.Info{Title: "flow title", Version: "2.0.0"})
-	if want := (openapi.Info{Title: "Shop", Version: "2.0.0", Description: "sells things"}); got != want {
+	if want := (openapi.Info{Title: "Shop", Version: "2.0.0", Description: "sells things"}); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

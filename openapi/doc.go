@@ -21,7 +21,21 @@
 // schemas; a name shared by types of different packages is qualified by the
 // package ("models.User"), and generic types get flat names (Page[x.User] is
 // "PageUser"). The response type chooses the content: a plain value is
-// JSON, the types of package responses their own media types. Every
-// operation documents problem details (RFC 9457) for the errors the
-// framework can answer with.
+// JSON, the types of package responses their own media types: File and
+// Streaming as any type ("*/*") unless Operation.ContentType names the one
+// they send, a Redirect with the operation's 3xx status (307 by default).
+// Every operation documents problem details (RFC 9457) for the errors the
+// framework can answer with, and for those listed in Operation.Errors.
+//
+// # Framing
+//
+// Info carries the title and version (by default the binary's name and its
+// main module's version, see DefaultInfo), the servers and the security
+// schemes. A flow lists one server relative to the document's own URL (".")
+// so that Swagger UI's "Try it out" and generated clients reach the API
+// under any path prefix. Security schemes are declared by name (BearerAuth,
+// APIKeyCookie, ...); Info.Security is the default requirement and
+// Operation.Security overrides it, an empty list marking an operation
+// public. Operations without a summary get one from the method and route
+// ("GET /users/:id" is "Get users by id").
 package openapi

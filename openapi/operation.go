@@ -41,6 +41,27 @@ type Operation struct {
 	Status int
 	// WebSocket documents a GET that upgrades to a WebSocket (101).
 	WebSocket bool
+	// ContentType is the media type of the success answer when the
+	// response type does not fix it (responses.File, responses.Streaming):
+	// by default those are documented as any type ("*/*").
+	ContentType string
+	// Errors are the error statuses the handler answers with besides the
+	// framework's own (400, 422, 500, 503, ...): each is documented with the
+	// problem details schema.
+	Errors []int
+	// Security names the security schemes (of Info.SecuritySchemes) the
+	// operation requires, any one of them being enough. nil means the
+	// document's default (Info.Security); an empty, non-nil slice means
+	// none: the operation is public.
+	Security []string
+}
+
+// summary derives a summary from the method and the route, as huma does:
+// GET /users/:id is "Get users by id", GET / is "Get root".
+func summary(method, route string) string {
+	words := strings.Split(operationID(method, route), "-")
+	s := strings.Join(words, " ")
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // OpenAPIPath converts a gin route to an OpenAPI path template and returns

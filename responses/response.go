@@ -86,16 +86,21 @@ func (r File) Render(c *gin.Context, _ int) {
 	c.File(r.Path)
 }
 
-// Redirect sends the client to URL with Status (default 307 Temporary
-// Redirect, which keeps the method and body).
+// Redirect sends the client to URL with Status; without one, with the
+// endpoint's status when that is a 3xx (endpoint.Status, which the OpenAPI
+// document gives), else 307 Temporary Redirect, which keeps the method and
+// body.
 type Redirect struct {
 	URL    string
 	Status int
 }
 
 // Render implements Response.
-func (r Redirect) Render(c *gin.Context, _ int) {
-	c.Redirect(pick(r.Status, http.StatusTemporaryRedirect), r.URL)
+func (r Redirect) Render(c *gin.Context, status int) {
+	if status < 300 || status > 399 {
+		status = http.StatusTemporaryRedirect
+	}
+	c.Redirect(pick(r.Status, status), r.URL)
 }
 
 // Streaming writes each chunk of Chunks as it comes and flushes it to the

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -168,6 +170,8 @@ func (s *Service) rebuildLocked() {
 	e := gin.New()
 	e.ContextWithFallback = true
 	e.HandleMethodNotAllowed = true
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
 	e.Use(s.recoverPanics)
 	e.Use(s.outer...)
 	if s.opts.LogLevel <= slog.LevelDebug {
@@ -176,10 +180,79 @@ func (s *Service) rebuildLocked() {
 	e.Use(s.middleware...)
 	e.NoRoute(notFound)
 	e.NoMethod(methodNotAllowed)
-	for _, ep := range s.endpoints {
-		e.Handle(ep.Method, join(s.opts.BaseRoute, ep.Route), ep.Handler((*host)(s)))
+	for _, r := range s.routesLocked() {
+		e.Handle(r.method, r.path, r.handler)
 	}
 	s.engine.Store(e)
+}
+
+// route is one route of the service's engine.
+type route struct {
+	method, path string
+	handler      gin.HandlerFunc
+}
+
+// routesLocked returns the routes of the engine: each endpoint's; a HEAD
+// beside every GET that has none of its own, which runs the GET handler
+// (the server sends its status and headers, not its body, as net/http and
+// Starlette do); and, for each route that is not a catch-all, the same path
+// with the other trailing slash, which answers 404 problem details naming
+// the route (gin would answer an HTML 301 redirect). A catch-all route
+// ("/files/*path") gets the path without it ("/files") in the same way.
+func (s *Service) routesLocked() []route {
+	var routes []route
+	taken := map[string]bool{}
+	for _, ep := range s.endpoints {
+		taken[ep.Method+" "+s.Path(ep.Route)] = true
+	}
+	add := func(method, path string, h gin.HandlerFunc) {
+		if !taken[method+" "+path] {
+			taken[method+" "+path] = true
+			routes = append(routes, route{method, path, h})
+		}
+	}
+	for _, ep := range s.endpoints {
+		path, h := s.Path(ep.Route), ep.Handler((*host)(s))
+		routes = append(routes, route{ep.Method, path, h})
+		if ep.Method == http.MethodGet && !ep.WebSocket {
+			add(http.MethodHead, path, h)
+		}
+	}
+	for _, r := range slices.Clone(routes) {
+		other, ok := otherSlash(r.path)
+		if !ok || slices.ContainsFunc(routes, func(o route) bool {
+			return o.method == r.method && strings.HasPrefix(o.path, other+"*")
+		}) {
+			continue
+		}
+		add(r.method, other, slashMismatch(r.path))
+	}
+	return routes
+}
+
+// otherSlash returns path with its trailing slash added or removed; a
+// catch-all route ("/files/*path") gives the path without the catch-all
+// ("/files"), and the root gives none.
+func otherSlash(path string) (string, bool) {
+	if i := strings.Index(path, "/*"); i >= 0 {
+		return path[:i], i > 0
+	}
+	if path == "/" {
+		return "", false
+	}
+	if strings.HasSuffix(path, "/") {
+		return strings.TrimSuffix(path, "/"), true
+	}
+	return path + "/", true
+}
+
+// slashMismatch answers a request whose path differs from route only by
+// its trailing slash.
+func slashMismatch(route string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		responses.AbortWithProblem(c, responses.NewProblem(http.StatusNotFound,
+			"no endpoint at "+c.Request.URL.Path+"; the route is "+route+" (mind the trailing slash)", nil), nil)
+	}
 }
 
 func join(base, route string) string {
