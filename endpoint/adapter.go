@@ -2,12 +2,14 @@ package endpoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
 
@@ -82,6 +84,11 @@ func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, H
 // that are the server's fault with the request ID (their text is never sent
 // to the client).
 func fail(c *gin.Context, log *slog.Logger, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		// A raw handler read past the body limit: the client's fault.
+		err = &requests.Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than the limit of %d bytes", mbe.Limit), Err: err}
+	}
 	p, h, internal := responses.ProblemFor(err)
 	if internal {
 		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,

@@ -80,7 +80,8 @@ func OperationID(id string) Option { return func(e *Endpoint) { e.OperationID = 
 // Deprecated marks the endpoint deprecated in the docs.
 func Deprecated() Option { return func(e *Endpoint) { e.Deprecated = true } }
 
-// BodyLimit caps the request body at n bytes; a larger body is answered 413.
+// BodyLimit caps the request body at n bytes, raw requests.Request bodies
+// included; a larger body is answered 413.
 // A negative n removes the cap.
 func BodyLimit(n int64) Option { return func(e *Endpoint) { e.BodyLimit = n } }
 
