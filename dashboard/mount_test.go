@@ -34,7 +34,7 @@ func pingService(app *flow.Flow) {
 // get sends GET path to h from a loopback client, with a bearer token when
 // token is set, and returns the answer.
 func get(h http.Handler, path, token string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("GET", path, nil)
+	r := httptest.NewRequest("GET", "http://127.0.0.1"+path, nil) // a loopback Host, as the guard wants
 	r.RemoteAddr = "127.0.0.1:9"
 	if token != "" {
 		r.Header.Set("Authorization", "Bearer "+token)
