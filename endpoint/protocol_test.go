@@ -120,6 +120,7 @@ func TestWebSocketClientMisbehaves(t *testing.T) {
 				if got := readClose(t, br); got != tt.code {
 					t.Fatalf("close code %d, want %d", got, tt.code)
 				}
+				c.Close() // rather than wait for this client's close frame
 			}
 			testutil.WaitFor(t, "the handler to end", 5*time.Second, func() bool { return host.inUse() == 0 })
 			if strings.Contains(logs.String(), "level=ERROR") || strings.Contains(logs.String(), "level=WARN") {
