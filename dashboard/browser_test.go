@@ -179,6 +179,15 @@ func waitJS(t *testing.T, ctx context.Context, d time.Duration, what, expr strin
 	step(t, ctx, d, what, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond)))
 }
 
+// press clicks the button sel once it is enabled. The page re-renders its
+// cards on every refresh, so the button is found and clicked in one step:
+// a node found first and clicked later may be gone by then.
+func press(t *testing.T, ctx context.Context, what, sel string) {
+	t.Helper()
+	waitJS(t, ctx, 10*time.Second, "press "+what,
+		`(() => { const b = document.querySelector('`+sel+`'); if (!b || b.disabled) return false; b.click(); return true; })()`)
+}
+
 func field(service, name string) string {
 	return fmt.Sprintf(`[data-service=%q] [data-field=%q]`, service, name)
 }
@@ -229,12 +238,13 @@ func TestBrowserDashboard(t *testing.T) {
 		 document.querySelector('`+field("thumbnails", "p50")+`').textContent.endsWith('ms') &&
 		 document.querySelectorAll('[data-service="thumbnails"] .decisions li time').length > 0 &&
 		 Number(document.querySelector('`+field("thumbnails", "running")+`').textContent) >= 4`)
-	time.Sleep(4 * time.Second) // more points on the chart
+	waitJS(t, ctx, 20*time.Second, "the chart has points",
+		`(document.querySelector('[data-service="thumbnails"] path.s-ongoing')?.getAttribute('d').match(/L/g) || []).length >= 8`)
 	save(t, "dashboard.png", step(t, ctx, 10*time.Second, "screenshot", chromedp.FullScreenshot(100)))
 
 	// At a phone's width the page fits without sideways scrolling.
 	step(t, ctx, 5*time.Second, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
-	time.Sleep(500 * time.Millisecond)
+	waitJS(t, ctx, 5*time.Second, "the page takes the phone's width", `document.documentElement.clientWidth <= 390`)
 	if wide := step(t, ctx, 5*time.Second, "measure", chromedp.Evaluate[bool](
 		`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); wide {
 		t.Error("at 390px the page is wider than the screen")
@@ -245,16 +255,14 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// Stop a service with its button, then start it again.
 	stop := `[data-service="thumbnails"] [data-action="stop"]`
-	step(t, ctx, 5*time.Second, "stop is enabled", chromedp.WaitEnabled(chromedp.CSS(stop)))
-	step(t, ctx, 5*time.Second, "press stop", chromedp.Click(chromedp.CSS(stop)))
+	press(t, ctx, "stop", stop)
 	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'stopped'`)
 	if s := app.Lookup("thumbnails").State(); s != service.Stopped {
 		t.Fatalf("the service is %s after the stop button, want stopped", s)
 	}
 	start := `[data-service="thumbnails"] [data-action="start"]`
-	step(t, ctx, 5*time.Second, "start is enabled", chromedp.WaitEnabled(chromedp.CSS(start)))
-	step(t, ctx, 5*time.Second, "press start", chromedp.Click(chromedp.CSS(start)))
+	press(t, ctx, "start", start)
 	waitJS(t, ctx, 15*time.Second, "the state changes to running",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'running'`)
 
@@ -291,9 +299,7 @@ func TestBrowserToken(t *testing.T) {
 		t.Errorf("sessionStorage keeps %q, want the token", kept)
 	}
 	// The stop button sends the token to the management API.
-	stop := chromedp.CSS(`[data-service="search"] [data-action="stop"]`)
-	step(t, ctx, 5*time.Second, "stop is enabled", chromedp.WaitEnabled(stop))
-	step(t, ctx, 5*time.Second, "press stop", chromedp.Click(stop))
+	press(t, ctx, "stop", `[data-service="search"] [data-action="stop"]`)
 	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("search", "state")+`').textContent === 'stopped'`)
 

@@ -77,11 +77,25 @@ func (e *export) serve(m *nats.Msg) {
 }
 
 // run serves req with the service's handler, returning a panic that
-// escaped it.
+// escaped it, and removes the temporary files of the form it parsed.
 func run(e *export, rec *recorder, req *http.Request) (p any) {
-	defer func() { p = recover() }()
+	defer func() {
+		p = recover()
+		// A multipart form's files over the memory threshold went to
+		// temporary files; net/http removes them after a handler, and so
+		// must this path, before the answer goes out.
+		removeForm(req)
+	}()
 	e.svc.ServeHTTP(rec, req)
 	return nil
+}
+
+// removeForm removes the temporary files of req's multipart form, if the
+// handler parsed one.
+func removeForm(req *http.Request) {
+	if req.MultipartForm != nil {
+		_ = req.MultipartForm.RemoveAll()
+	}
 }
 
 // expired tells the ingress that the request's deadline passed here.

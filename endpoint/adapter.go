@@ -2,12 +2,14 @@ package endpoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
 
@@ -32,6 +34,7 @@ type Host interface {
 func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, Host) {
 	plan, status, limit := e.Plan, e.Status, e.BodyLimit
 	noBody := status == http.StatusNoContent || status == http.StatusNotModified
+	reads := plan.HasBody || plan.HasForm || plan.Raw
 	attrs := []any{"endpoint", e.String()}
 	return func(c *gin.Context, host Host) {
 		// Deferred first so it runs last: a panic in binding (a type's
@@ -42,6 +45,20 @@ func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, H
 				responses.HandlePanic(c, host.Logger(), p, attrs...)
 			}
 		}()
+		// The body's bytes are counted against the service's budget before
+		// they are read, and until the call ends: the queue's bound on
+		// memory covers bodies being read and decoded, not only calls.
+		if reads {
+			if bh, ok := host.(budgeted); ok {
+				if b, n := bh.BodyBudget(), bodyShare(c.Request, limit); b != nil && n > 0 {
+					if !b.TryAcquire(n) {
+						fail(c, host.Logger(), errBodyBudget{})
+						return
+					}
+					defer b.Release(n)
+				}
+			}
+		}
 		var in Req
 		if err := plan.Bind(c, &in, limit); err != nil {
 			fail(c, host.Logger(), err)
@@ -82,6 +99,11 @@ func adapter[Req, Resp any](e *Endpoint, h Func[Req, Resp]) func(*gin.Context, H
 // that are the server's fault with the request ID (their text is never sent
 // to the client).
 func fail(c *gin.Context, log *slog.Logger, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		// A raw handler read past the body limit: the client's fault.
+		err = &requests.Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than the limit of %d bytes", mbe.Limit), Err: err}
+	}
 	p, h, internal := responses.ProblemFor(err)
 	if internal {
 		log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path,

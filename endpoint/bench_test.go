@@ -28,13 +28,16 @@ type readCloser struct{ *bytes.Reader }
 
 func (readCloser) Close() error { return nil }
 
-// BenchmarkEcho is the adapter's share of the JSON echo: bind, enter a
-// slot, call, render, leave.
+// BenchmarkEcho is the adapter's share of the JSON echo: take the body's
+// share of the budget, bind, enter a slot, call, render, leave.
 func BenchmarkEcho(b *testing.B) {
 	body := []byte(`{"name":"replicaflow","count":42,"tags":["a","b","c"]}`)
-	e := serve(newTestHost(1, nil), endpoint.New("POST", "/echo", func(ctx context.Context, in echo) (echo, error) { return in, nil }))
+	host := newTestHost(1, nil)
+	host.budget = endpoint.NewBudget(32 << 20) // as a service's default
+	e := serve(host, endpoint.New("POST", "/echo", func(ctx context.Context, in echo) (echo, error) { return in, nil }))
 	req := httptest.NewRequest("POST", "/echo", nil)
 	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = int64(len(body))
 	w := &discard{h: http.Header{}}
 	r := bytes.NewReader(body)
 	b.ReportAllocs()

@@ -121,7 +121,8 @@ func ContentType(mediaType string) Option {
 	return func(e *Endpoint) { e.ContentType = mediaType }
 }
 
-// BodyLimit caps the request body at n bytes; a larger body is answered 413.
+// BodyLimit caps the request body at n bytes, raw requests.Request bodies
+// included; a larger body is answered 413.
 // A negative n removes the cap.
 func BodyLimit(n int64) Option { return func(e *Endpoint) { e.BodyLimit = n } }
 

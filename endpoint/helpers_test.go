@@ -18,9 +18,10 @@ func init() { gin.SetMode(gin.TestMode) }
 // replica can be told to drain, as a service's can. A call that finds no
 // free slot is refused as the pool refuses it (scaling.ErrQueueFull).
 type testHost struct {
-	slots chan struct{}
-	drain chan struct{}
-	log   *slog.Logger
+	slots  chan struct{}
+	drain  chan struct{}
+	log    *slog.Logger
+	budget *endpoint.Budget // nil for none
 
 	mu           sync.Mutex
 	leftEarly    int // calls that gave their slot back before the answer began
@@ -60,6 +61,9 @@ func (h *testHost) Leave(ctx context.Context) {
 }
 
 func (h *testHost) Logger() *slog.Logger { return h.log }
+
+// BodyBudget is the host's body budget, as a service has one.
+func (h *testHost) BodyBudget() *endpoint.Budget { return h.budget }
 
 // Draining is closed when the replica drains (close(h.drain)).
 func (h *testHost) Draining(context.Context) <-chan struct{} { return h.drain }

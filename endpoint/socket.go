@@ -3,9 +3,13 @@ package endpoint
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -106,6 +110,13 @@ func (s *socket) closeFor(err error, log *slog.Logger, attrs []any) (websocket.S
 		return websocket.StatusGoingAway, "server going away"
 	case errors.Is(err, errPanicked):
 		return websocket.StatusInternalError, "internal error"
+	case clientLeft(err):
+		// The client's doing, not the server's: no ERROR line for it.
+		log.Debug("WebSocket client left without a close frame", append(attrs[:len(attrs):len(attrs)], "error", err)...)
+		return websocket.StatusNormalClosure, ""
+	case protocolViolation(err):
+		log.Info("WebSocket protocol violation", append(attrs[:len(attrs):len(attrs)], "error", err)...)
+		return websocket.StatusProtocolError, "protocol error"
 	}
 	p, _, internal := responses.ProblemFor(err)
 	switch {
@@ -118,6 +129,28 @@ func (s *socket) closeFor(err error, log *slog.Logger, attrs []any) (websocket.S
 		return websocket.StatusNormalClosure, ""
 	}
 	return websocket.StatusPolicyViolation, reason(p.Detail)
+}
+
+// clientLeft reports whether err says the client went away without the
+// close handshake: the connection ended or was reset under a read or write.
+func clientLeft(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// protocolViolation reports whether err is github.com/coder/websocket's
+// refusal of a frame that breaks RFC 6455 (an unmasked client frame, a
+// reserved bit or opcode, a bad control frame, a negative length, a stray
+// continuation). The library has no error type for them; each of its
+// messages for one begins "received " (a close frame, also "received ", is
+// a websocket.CloseError and handled before).
+func protocolViolation(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.HasPrefix(e.Error(), "received ") {
+			return true
+		}
+	}
+	return false
 }
 
 // reason trims a close reason to what fits a control frame.

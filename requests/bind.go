@@ -34,15 +34,11 @@ const multipartMemory = 8 << 20
 // "") is a value when it is sent. A field that is not sent is not checked
 // against its other rules: it keeps its zero value, or its `default`.
 func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
-	if p.Raw {
-		*(dst.(*Request)) = Request{Request: c.Request}
-		return nil
-	}
 	req := c.Request
 	if limit == 0 {
 		limit = DefaultBodyLimit
 	}
-	if (p.HasBody || p.HasForm) && limit > 0 && req.Body != nil {
+	if (p.HasBody || p.HasForm || p.Raw) && limit > 0 && req.Body != nil {
 		if req.ContentLength > limit {
 			return tooLarge(limit)
 		}
@@ -51,6 +47,13 @@ func (p *Plan) Bind(c *gin.Context, dst any, limit int64) error {
 			// with a Content-Length within it cannot grow past it.
 			req.Body = http.MaxBytesReader(c.Writer, req.Body, limit)
 		}
+	}
+	if p.Raw {
+		// The handler reads the body itself: a Content-Length over the
+		// limit is refused above, and a chunked body is cut at it (its
+		// reader then fails with an *http.MaxBytesError, answered 413).
+		*(dst.(*Request)) = Request{Request: req}
+		return nil
 	}
 	var seen presence
 	if p.HasBody {

@@ -8,7 +8,12 @@ import (
 )
 
 // Request is the raw HTTP request. An endpoint whose request type is Request
-// gets it as it came: nothing is read, bound or validated.
+// gets it as it came: nothing is read, bound or validated. Its body is still
+// capped at the endpoint's body limit (requests.DefaultBodyLimit unless
+// endpoint.BodyLimit says otherwise): a Content-Length over it is answered
+// 413 before the handler runs, and reading a chunked body past it fails with
+// an *http.MaxBytesError, which the endpoint answers 413 when the handler
+// returns it.
 type Request struct {
 	*http.Request
 }

@@ -19,7 +19,9 @@ import (
 // connection when the handler returns: with 1000 (normal closure) on a nil
 // error, 1001 (going away) when the server or service is stopping, the code
 // of a returned websocket.CloseError, 1008 (policy violation) for a client
-// error such as a malformed message, and 1011 (internal error) otherwise.
+// error such as a malformed message, 1002 (protocol error) when the client
+// broke the WebSocket protocol (logged at info), and 1011 (internal error)
+// otherwise. A client that leaves without a close frame is logged at debug.
 type WebSocket struct {
 	conn    *websocket.Conn
 	req     *http.Request

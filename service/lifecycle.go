@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/replicaflow/replicaflow/endpoint"
 	"github.com/replicaflow/replicaflow/scaling"
 )
 
@@ -277,6 +278,10 @@ func (h *host) Leave(ctx context.Context) {
 
 // Logger is the service's logger.
 func (h *host) Logger() *slog.Logger { return (*Service)(h).Logger() }
+
+// BodyBudget is the service's budget for request bodies (endpoint.Budget);
+// nil when the options turn it off.
+func (h *host) BodyBudget() *endpoint.Budget { return h.budget }
 
 // Draining returns a channel closed when the replica that ctx's call (a
 // handler's context) runs on leaves routing, by a scale-down or a stop; nil

@@ -83,7 +83,24 @@ type Options struct {
 	// 0: replicas reserve nothing, and a service grows to MaxReplicas
 	// whatever the machine.
 	NumCPUs float64 `json:"num_cpus"`
+
+	// BodyBudget bounds the bytes of request bodies the service reads,
+	// decodes and holds at once, across all its requests (a body counts
+	// for its Content-Length, or its endpoint's body limit when sent
+	// chunked, from before it is read until its call ends). A request whose
+	// body does not fit is answered 503 with a Retry-After, unread. A body
+	// larger than the whole budget is read alone. Default: 64 KiB per
+	// request the service can run at once (max replicas × max concurrent
+	// queries), at least 32 MiB. Negative turns the budget off. It is the
+	// service's own, not the replica pool's.
+	BodyBudget int64 `json:"body_budget"`
 }
+
+// minBodyBudget and bodyBudgetPerQuery size the default body budget.
+const (
+	minBodyBudget      = 32 << 20
+	bodyBudgetPerQuery = 64 << 10
+)
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
@@ -123,6 +140,9 @@ func (o Options) withDefaults() Options {
 	o.MaxQueuedRequests, o.DisableQueue, o.RequestTimeout = c.MaxQueuedRequests, c.DisableQueue, c.RequestTimeout
 	o.DisableAutoscaler, o.Tick, o.LookBack = c.DisableAutoscaler, c.Tick, c.LookBack
 	o.UpscaleDelay, o.DownscaleDelay, o.NumCPUs = c.UpscaleDelay, c.DownscaleDelay, c.NumCPUs
+	if o.BodyBudget == 0 && o.MaxReplicas > 0 && o.MaxConcurrentQueries > 0 {
+		o.BodyBudget = max(minBodyBudget, int64(o.MaxReplicas)*int64(o.MaxConcurrentQueries)*bodyBudgetPerQuery)
+	}
 	return o
 }
 
@@ -297,6 +317,11 @@ func DownscaleDelay(d time.Duration) Option { return func(o *settings) { o.Downs
 func MaxQueuedRequests(n int) Option {
 	return func(o *settings) { o.MaxQueuedRequests, o.DisableQueue = n, n == 0 }
 }
+
+// BodyBudget bounds the bytes of request bodies the service reads and holds
+// at once, across its requests (see Options.BodyBudget); negative turns the
+// bound off.
+func BodyBudget(n int64) Option { return func(o *settings) { o.BodyBudget = n } }
 
 // RequestTimeout sets how long a request may wait for a free replica.
 func RequestTimeout(d time.Duration) Option { return func(o *settings) { o.RequestTimeout = d } }

@@ -28,6 +28,7 @@ type Service struct {
 	opts   Options // with defaults
 	config *configurer
 	cpus   *scaling.CPUs
+	budget *endpoint.Budget // nil when the options turn it off
 
 	mu         sync.Mutex
 	endpoints  []*endpoint.Endpoint
@@ -64,6 +65,9 @@ func New(opts ...Option) *Service {
 		opt(&st)
 	}
 	s := &Service{opts: st.Options.withDefaults(), config: st.config}
+	if s.opts.BodyBudget > 0 {
+		s.budget = endpoint.NewBudget(s.opts.BodyBudget)
+	}
 	s.setLogger(slog.Default())
 	init := Initialized
 	s.state.Store(&init)
