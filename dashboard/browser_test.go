@@ -229,7 +229,7 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatalf("before load the page shows %d replicas running, want 1 (the minimum)", n)
 	}
 
-	stopLoad := load(t, base+"/thumbnails/", 8)
+	stopLoad := load(t, base+"/thumbnails", 8)
 	waitJS(t, ctx, 20*time.Second, "the replica count rises on the page",
 		`Number(document.querySelector('`+field("thumbnails", "running")+`').textContent) > 1`)
 	// Let the chart and the traffic figures fill in, then look at the page under load.
