@@ -15,9 +15,10 @@ import (
 type Timeouts struct {
 	// ReadHeader bounds reading a request's headers. Default 10s.
 	ReadHeader time.Duration
-	// BodyRead bounds the wait for each read of a request body: a slow
-	// upload that keeps moving is not cut, one that stalls is (the request
-	// fails with a 4xx). Default 30s.
+	// BodyRead bounds the wait for each read of a request body (a read
+	// gets at least half of it and at most all of it): a slow upload that
+	// keeps moving is not cut, one that stalls is (the request fails with a
+	// 4xx). Default 30s.
 	BodyRead time.Duration
 	// Idle bounds how long a keep-alive connection waits for its next
 	// request. Default 120s.
@@ -49,19 +50,47 @@ func ServerTimeouts(t Timeouts) Option {
 // bodies tracks the request bodies being read, so that Shutdown can cut the
 // reads of clients that stalled instead of waiting for them.
 type bodies struct {
-	cut    atomic.Bool // shutting down: reads get no more time
-	mu     sync.Mutex
-	active map[*deadlineBody]struct{}
+	cut  atomic.Bool // shutting down: reads get no more time
+	mu   sync.Mutex
+	head *deadlineBody // the bodies being read, linked through prev and next
 }
 
-// deadlineBody sets a read deadline on the connection before each read of
-// a request body and clears it at the end of the body.
+func (s *bodies) add(b *deadlineBody) {
+	s.mu.Lock()
+	b.next = s.head
+	if s.head != nil {
+		s.head.prev = b
+	}
+	s.head = b
+	s.mu.Unlock()
+}
+
+func (s *bodies) remove(b *deadlineBody) {
+	s.mu.Lock()
+	if b.prev != nil {
+		b.prev.next = b.next
+	} else {
+		s.head = b.next
+	}
+	if b.next != nil {
+		b.next.prev = b.prev
+	}
+	b.prev, b.next = nil, nil
+	s.mu.Unlock()
+}
+
+// deadlineBody keeps a read deadline on the connection while a request
+// body is read: each read has at least half the wait before it (the deadline
+// moves on only when less is left, which spares a call per read), and the
+// deadline is cleared at the end of the body.
 type deadlineBody struct {
 	io.ReadCloser
-	w    http.ResponseWriter // its connection's deadlines, through http.ResponseController
-	wait time.Duration
-	set  *bodies
-	done bool
+	w          http.ResponseWriter // its connection's deadlines, through http.ResponseController
+	wait       time.Duration
+	until      time.Time // the deadline set
+	set        *bodies
+	prev, next *deadlineBody
+	done       bool
 }
 
 // watchBody makes r's body bounded by the body timeout, when it has one;
@@ -73,16 +102,12 @@ func (f *Flow) watchBody(w http.ResponseWriter, r *http.Request) *deadlineBody {
 	}
 	// Bound the body from now, read or not: net/http drains an unread body
 	// after the handler, and a stalled client must not hold that either.
-	if err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait)); err != nil {
+	until := time.Now().Add(wait)
+	if err := http.NewResponseController(w).SetReadDeadline(until); err != nil {
 		return nil // a server without deadlines: nothing to bound
 	}
-	b := &deadlineBody{ReadCloser: r.Body, w: w, wait: wait, set: &f.bodies}
-	f.bodies.mu.Lock()
-	if f.bodies.active == nil {
-		f.bodies.active = map[*deadlineBody]struct{}{}
-	}
-	f.bodies.active[b] = struct{}{}
-	f.bodies.mu.Unlock()
+	b := &deadlineBody{ReadCloser: r.Body, w: w, wait: wait, until: until, set: &f.bodies}
+	f.bodies.add(b)
 	r.Body = b
 	return b
 }
@@ -95,11 +120,13 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if b.done {
 		return b.ReadCloser.Read(p)
 	}
-	deadline := time.Now()
-	if !b.set.cut.Load() {
-		deadline = deadline.Add(b.wait)
+	switch now := time.Now(); {
+	case b.set.cut.Load():
+		b.setDeadline(now)
+	case b.until.Sub(now) < b.wait/2:
+		b.until = now.Add(b.wait)
+		b.setDeadline(b.until)
 	}
-	b.setDeadline(deadline)
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
 		b.finish(err == io.EOF)
@@ -119,9 +146,7 @@ func (b *deadlineBody) finish(complete bool) {
 	if complete {
 		b.setDeadline(time.Time{})
 	}
-	b.set.mu.Lock()
-	delete(b.set.active, b)
-	b.set.mu.Unlock()
+	b.set.remove(b)
 }
 
 // cutStalled ends the body reads in progress at once: at shutdown, a client
@@ -130,7 +155,7 @@ func (s *bodies) cutStalled() {
 	s.cut.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for b := range s.active {
+	for b := s.head; b != nil; b = b.next {
 		b.setDeadline(time.Now())
 	}
 }
