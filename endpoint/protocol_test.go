@@ -2,14 +2,12 @@ package endpoint_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +17,6 @@ import (
 	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/requests"
 )
-
-// lockedBuffer is a log destination the server writes while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // rawUpgrade opens a WebSocket on url (ws://host/path) by hand, so that the
 // test can send frames no client library would.
@@ -102,7 +82,7 @@ func TestWebSocketClientMisbehaves(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &testutil.Buffer{}
 			host := newTestHost(1, logs)
 			ep := endpoint.NewWebSocket("/ws", func(ctx context.Context, _ struct{}, ws *requests.WebSocket) error {
 				for {

@@ -68,7 +68,7 @@ func TestProblemFor(t *testing.T) {
 		{"StatusError that says when", rateLimited{}, 429, "slow down", "2", "", 0, false},
 		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 504, "the request took too long", "", "", 0, true},
 		{"client gone", context.Canceled, 499, "the client closed the request", "", "", 0, false},
-		{"unknown error", errors.New("connection refused by 10.0.0.7"), 500, "the server failed to handle the request", "", "", 0, true},
+		{"unknown error", errors.New("connection refused by the database"), 500, "the server failed to handle the request", "", "", 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

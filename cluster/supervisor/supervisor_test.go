@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -241,30 +240,12 @@ func TestRegistrationGuard(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log lines written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestInstanceOwnership replays the red team's hijack: a holder of the
 // cluster token registers another worker's instance ID with its own
 // address. Only the worker that registered the ID first, with the secret it
 // was handed, may move or remove it; the refusals are logged.
 func TestInstanceOwnership(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	s := supervisor.New(supervisor.Options{Token: "tok", DefaultInterval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer s.Close()

@@ -6,6 +6,7 @@ package testutil
 import (
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -52,4 +53,25 @@ func NATSURL() string {
 		return u
 	}
 	return "nats://127.0.0.1:4222"
+}
+
+// Buffer collects what several goroutines write (a server's log lines)
+// while the test reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
