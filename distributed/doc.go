@@ -1,7 +1,7 @@
 // Package distributed spreads one service's replicas over many processes
 // and machines through NATS request-reply with queue groups.
 //
-// A Worker exports a flow's services: each running replica of a service
+// An Exporter exports a flow's services: each running replica of a service
 // holds its own queue subscription on the subject
 // "<prefix>.<flow>.<service name>" (the service's stable name, never its
 // per-process ID), so NATS spreads requests over every replica of every

@@ -127,7 +127,7 @@ func app(t testing.TB, slots int, calls *atomic.Int64) *flow.Flow {
 // it, plus the same flow served locally for comparison.
 type cluster struct {
 	prefix  string
-	worker  *distributed.Worker
+	worker  *distributed.Exporter
 	ingress *distributed.Ingress
 	remote  *httptest.Server // the ingress: /people → service people
 	local   *httptest.Server // the flow itself
@@ -138,7 +138,7 @@ func newCluster(t testing.TB, slots int, iopts distributed.IngressOptions) *clus
 	t.Helper()
 	c := &cluster{prefix: uniquePrefix(t), calls: new(atomic.Int64)}
 	a := app(t, slots, c.calls)
-	w, err := distributed.NewWorker(connect(t), a, distributed.WorkerOptions{Prefix: c.prefix, Node: "w1"})
+	w, err := distributed.NewExporter(connect(t), a, distributed.ExporterOptions{Prefix: c.prefix, Node: "w1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func newCluster(t testing.TB, slots int, iopts distributed.IngressOptions) *clus
 
 // waitExported waits until the worker holds a subscription for name and
 // a replica of it runs.
-func waitExported(t testing.TB, w *distributed.Worker, name string) {
+func waitExported(t testing.TB, w *distributed.Exporter, name string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {

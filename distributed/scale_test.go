@@ -31,7 +31,7 @@ func TestSubscriptionsFollowReplicas(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = a.Shutdown(context.Background()) })
 	prefix := uniquePrefix(t)
-	w, err := distributed.NewWorker(connect(t), a, distributed.WorkerOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
+	w, err := distributed.NewExporter(connect(t), a, distributed.ExporterOptions{Prefix: prefix, Interval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

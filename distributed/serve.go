@@ -99,12 +99,12 @@ func removeForm(req *http.Request) {
 }
 
 // expired tells the ingress that the request's deadline passed here.
-func (w *Worker) expired(reply string) {
+func (w *Exporter) expired(reply string) {
 	w.reply(reply, nats.Header{StatusHeader: []string{Expired}}, nil)
 }
 
 // answer publishes problem details.
-func (w *Worker) answer(reply string, code int, detail string) {
+func (w *Exporter) answer(reply string, code int, detail string) {
 	rec := newRecorder(math.MaxInt, func() {})
 	responses.WriteProblem(rec, nil, responses.NewProblem(code, detail, nil), nil)
 	h := nats.Header{}

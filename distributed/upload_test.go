@@ -95,7 +95,7 @@ func TestUploadTempFilesRemoved(t *testing.T) {
 		return nc
 	}
 	prefix := uniquePrefix(t)
-	w, err := distributed.NewWorker(dial(), a, distributed.WorkerOptions{Prefix: prefix, Node: "w1"})
+	w, err := distributed.NewExporter(dial(), a, distributed.ExporterOptions{Prefix: prefix, Node: "w1"})
 	if err != nil {
 		t.Fatal(err)
 	}

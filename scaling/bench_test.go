@@ -8,7 +8,7 @@ import (
 )
 
 func benchPool(b *testing.B, replicas int) *Pool {
-	p := NewPool(Config{MaxReplicas: replicas, NumReplicas: replicas, DisableAutoscaler: true, Logger: quiet}, nil)
+	p := NewPool(Options{MaxReplicas: replicas, NumReplicas: replicas, DisableAutoscaler: true, Logger: quiet}, nil)
 	if err := p.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func idleReplicaBytes(tb testing.TB, n int) float64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	p := NewPool(Config{MinReplicas: n, MaxConcurrentQueries: 1, Logger: quiet}, nil)
+	p := NewPool(Options{MinReplicas: n, MaxConcurrentQueries: 1, Logger: quiet}, nil)
 	if err := p.Start(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

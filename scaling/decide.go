@@ -56,7 +56,7 @@ func (d Decision) Changed() bool { return d.Desired != d.From }
 // the highest demand of the window, so a steady (even noisy) load does not
 // flap. A pool with no replica scales up at once when a request waits.
 // With DisableAutoscaler, Decide holds NumReplicas.
-func Decide(cfg Config, st State, samples []Sample, now time.Time) Decision {
+func Decide(cfg Options, st State, samples []Sample, now time.Time) Decision {
 	c := cfg.WithDefaults()
 	cur := st.Current
 	d := Decision{At: now, From: cur, Desired: cur}

@@ -36,7 +36,7 @@ type change struct {
 
 // simulate runs the control loop's sampling and Decide over a fake clock, the
 // pool following every decision at once, and returns the changes.
-func simulate(cfg Config, start int, l load, dur time.Duration) []change {
+func simulate(cfg Options, start int, l load, dur time.Duration) []change {
 	c := cfg.WithDefaults()
 	st := State{Current: start, Ready: start}
 	var samples []Sample
@@ -59,7 +59,7 @@ func simulate(cfg Config, start int, l load, dur time.Duration) []change {
 }
 
 func TestDecideSimulated(t *testing.T) {
-	scaled := Config{MinReplicas: 1, MaxReplicas: 8, MaxConcurrentQueries: 1}
+	scaled := Options{MinReplicas: 1, MaxReplicas: 8, MaxConcurrentQueries: 1}
 	jitter := func(n int) load { // n-1, n+1 alternating each tick: average n
 		k := 0
 		return func(time.Duration) (int, int) {
@@ -73,7 +73,7 @@ func TestDecideSimulated(t *testing.T) {
 	minute := time.Minute
 	tests := []struct {
 		name  string
-		cfg   Config
+		cfg   Options
 		start int
 		load  load
 		dur   time.Duration
@@ -82,7 +82,7 @@ func TestDecideSimulated(t *testing.T) {
 		{"steady load holds for 10 minutes", scaled, 3, steady(3), 10 * minute, noChange},
 		{"steady jittered load holds at 3", scaled, 3, jitter(3), 10 * minute, noChange},
 		{"steady jittered load holds at 4", scaled, 4, jitter(3), 10 * minute, noChange},
-		{"steady fractional target holds", Config{MaxReplicas: 8, TargetOngoingRequests: 2.5, MaxConcurrentQueries: 4}, 2, jitter(5), 10 * minute, noChange},
+		{"steady fractional target holds", Options{MaxReplicas: 8, TargetOngoingRequests: 2.5, MaxConcurrentQueries: 4}, 2, jitter(5), 10 * minute, noChange},
 		{"burst scales up within one tick after the delay", scaled, 1, step(10*time.Second, 1, 8), 12 * time.Second,
 			func(t *testing.T, ch []change) {
 				if len(ch) == 0 {
@@ -133,12 +133,12 @@ func TestDecideSimulated(t *testing.T) {
 					}
 				}
 			}},
-		{"bounds held under overload", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 2, steady(100), minute,
+		{"bounds held under overload", Options{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 2, steady(100), minute,
 			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 5) }},
-		{"bounds held with no load", Config{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 5, steady(0), minute,
+		{"bounds held with no load", Options{MinReplicas: 2, MaxReplicas: 5, MaxConcurrentQueries: 4}, 5, steady(0), minute,
 			func(t *testing.T, ch []change) { expectRange(t, ch, 2, 5, 2) }},
-		{"autoscaler disabled holds initial replicas", Config{MaxReplicas: 8, NumReplicas: 3, DisableAutoscaler: true, MaxConcurrentQueries: 1}, 3, steady(50), minute, noChange},
-		{"scale to zero after the delay", Config{ScaleToZero: true, MaxReplicas: 4}, 1, steady(0), 10 * time.Second,
+		{"autoscaler disabled holds initial replicas", Options{MaxReplicas: 8, NumReplicas: 3, DisableAutoscaler: true, MaxConcurrentQueries: 1}, 3, steady(50), minute, noChange},
+		{"scale to zero after the delay", Options{ScaleToZero: true, MaxReplicas: 4}, 1, steady(0), 10 * time.Second,
 			func(t *testing.T, ch []change) { expectRange(t, ch, 0, 4, 0) }},
 	}
 	for _, tt := range tests {
@@ -189,11 +189,11 @@ func TestDecideCases(t *testing.T) {
 		}
 		return s
 	}
-	cfg := Config{MinReplicas: 1, MaxReplicas: 10, MaxConcurrentQueries: 1, Tick: tick, LookBack: time.Nanosecond}
-	zero := Config{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1, Tick: tick}
+	cfg := Options{MinReplicas: 1, MaxReplicas: 10, MaxConcurrentQueries: 1, Tick: tick, LookBack: time.Nanosecond}
+	zero := Options{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1, Tick: tick}
 	tests := []struct {
 		name    string
-		cfg     Config
+		cfg     Options
 		st      State
 		samples []Sample
 		want    int
@@ -220,7 +220,7 @@ func TestDecideCases(t *testing.T) {
 			series(flat(80, [2]int{1, 0})...), 1, "down"},
 		{"down to the highest demand in the window", cfg, State{Current: 8, Ready: 8},
 			series(append(flat(40, [2]int{1, 0}), append([][2]int{{5, 0}}, flat(39, [2]int{2, 0})...)...)...), 5, "down"},
-		{"disabled holds initial", Config{MaxReplicas: 5, NumReplicas: 2, DisableAutoscaler: true}, State{Current: 2, Ready: 2},
+		{"disabled holds initial", Options{MaxReplicas: 5, NumReplicas: 2, DisableAutoscaler: true}, State{Current: 2, Ready: 2},
 			series(flat(10, [2]int{100, 100})...), 2, "disabled"},
 	}
 	for _, tt := range tests {
@@ -239,34 +239,34 @@ func TestDecideCases(t *testing.T) {
 	}
 }
 
-func TestConfigDefaults(t *testing.T) {
+func TestOptionsDefaults(t *testing.T) {
 	ms := time.Millisecond
 	tests := []struct {
 		name string
-		cfg  Config
-		want Config // the fields compared; Logger is checked apart
+		cfg  Options
+		want Options // the fields compared; Logger is checked apart
 	}{
-		{"zero value: one autoscaled replica, a queue, no CPU reservation", Config{}, Config{
+		{"zero value: one autoscaled replica, a queue, no CPU reservation", Options{}, Options{
 			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
 			MaxQueuedRequests: 200, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
-		{"max follows min", Config{MinReplicas: 3}, Config{
+		{"max follows min", Options{MinReplicas: 3}, Options{
 			NumReplicas: 3, MinReplicas: 3, MaxReplicas: 3, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
 			MaxQueuedRequests: 600, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
-		{"max follows num replicas", Config{NumReplicas: 4, DisableAutoscaler: true}, Config{
+		{"max follows num replicas", Options{NumReplicas: 4, DisableAutoscaler: true}, Options{
 			NumReplicas: 4, MinReplicas: 1, MaxReplicas: 4, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
 			MaxQueuedRequests: 800, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second, DisableAutoscaler: true}},
-		{"scale to zero starts with none", Config{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1}, Config{
+		{"scale to zero starts with none", Options{ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1}, Options{
 			ScaleToZero: true, MaxReplicas: 4, MaxConcurrentQueries: 1, TargetOngoingRequests: 1,
 			MaxQueuedRequests: 100, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
-		{"no queue", Config{DisableQueue: true, NumCPUs: 0.5}, Config{
+		{"no queue", Options{DisableQueue: true, NumCPUs: 0.5}, Options{
 			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
 			DisableQueue: true, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second, NumCPUs: 0.5}},
-		{"default queue capped", Config{MaxReplicas: 1000}, Config{
+		{"default queue capped", Options{MaxReplicas: 1000}, Options{
 			NumReplicas: 1, MinReplicas: 1, MaxReplicas: 1000, MaxConcurrentQueries: 100, TargetOngoingRequests: 1,
 			MaxQueuedRequests: MaxDefaultQueue, RequestTimeout: 30 * time.Second, Tick: 100 * ms, LookBack: 500 * ms,
 			UpscaleDelay: 200 * ms, DownscaleDelay: 5 * time.Second}},
@@ -292,30 +292,30 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
+func TestOptionsValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  Config
+		cfg  Options
 		want string
 	}{
-		{"negative min", Config{MinReplicas: -1}, "min replicas -1 is negative"},
-		{"scale to zero with a minimum", Config{ScaleToZero: true, MinReplicas: 2}, "scale to zero with min replicas 2"},
-		{"negative max", Config{MaxReplicas: -2}, "max replicas -2 must be at least 1"},
-		{"min above max", Config{MinReplicas: 3, MaxReplicas: 2}, "min replicas 3 is above max replicas 2"},
-		{"num above max", Config{MaxReplicas: 2, NumReplicas: 3}, "num replicas 3 is outside [min replicas 1, max replicas 2]"},
-		{"num below min", Config{MinReplicas: 2, MaxReplicas: 4, NumReplicas: 1}, "num replicas 1 is outside"},
-		{"negative capacity", Config{MaxConcurrentQueries: -1}, "max concurrent queries -1 must be at least 1"},
-		{"negative target", Config{TargetOngoingRequests: -1}, "target ongoing requests per replica -1 must be above 0"},
-		{"target above capacity", Config{MaxConcurrentQueries: 2, TargetOngoingRequests: 3}, "could never scale up"},
-		{"negative queue", Config{MaxQueuedRequests: -1}, "max queued requests -1 is negative"},
-		{"queue size with the queue disabled", Config{DisableQueue: true, MaxQueuedRequests: 5}, "max queued requests 5 with the queue disabled"},
-		{"negative timeout", Config{RequestTimeout: -1}, "request timeout -1ns is negative"},
-		{"negative tick", Config{Tick: -time.Second}, "tick -1s is negative"},
-		{"negative look-back", Config{LookBack: -time.Second}, "look-back -1s is negative"},
-		{"negative upscale delay", Config{UpscaleDelay: -time.Second}, "upscale delay -1s is negative"},
-		{"negative downscale delay", Config{DownscaleDelay: -time.Second}, "downscale delay -1s is negative"},
-		{"negative CPUs", Config{NumCPUs: -1}, "num CPUs -1 is negative"},
-		{"every rule at once", Config{MinReplicas: -1, MaxConcurrentQueries: -1, NumCPUs: -1}, "min replicas -1 is negative; max concurrent queries -1"},
+		{"negative min", Options{MinReplicas: -1}, "min replicas -1 is negative"},
+		{"scale to zero with a minimum", Options{ScaleToZero: true, MinReplicas: 2}, "scale to zero with min replicas 2"},
+		{"negative max", Options{MaxReplicas: -2}, "max replicas -2 must be at least 1"},
+		{"min above max", Options{MinReplicas: 3, MaxReplicas: 2}, "min replicas 3 is above max replicas 2"},
+		{"num above max", Options{MaxReplicas: 2, NumReplicas: 3}, "num replicas 3 is outside [min replicas 1, max replicas 2]"},
+		{"num below min", Options{MinReplicas: 2, MaxReplicas: 4, NumReplicas: 1}, "num replicas 1 is outside"},
+		{"negative capacity", Options{MaxConcurrentQueries: -1}, "max concurrent queries -1 must be at least 1"},
+		{"negative target", Options{TargetOngoingRequests: -1}, "target ongoing requests per replica -1 must be above 0"},
+		{"target above capacity", Options{MaxConcurrentQueries: 2, TargetOngoingRequests: 3}, "could never scale up"},
+		{"negative queue", Options{MaxQueuedRequests: -1}, "max queued requests -1 is negative"},
+		{"queue size with the queue disabled", Options{DisableQueue: true, MaxQueuedRequests: 5}, "max queued requests 5 with the queue disabled"},
+		{"negative timeout", Options{RequestTimeout: -1}, "request timeout -1ns is negative"},
+		{"negative tick", Options{Tick: -time.Second}, "tick -1s is negative"},
+		{"negative look-back", Options{LookBack: -time.Second}, "look-back -1s is negative"},
+		{"negative upscale delay", Options{UpscaleDelay: -time.Second}, "upscale delay -1s is negative"},
+		{"negative downscale delay", Options{DownscaleDelay: -time.Second}, "downscale delay -1s is negative"},
+		{"negative CPUs", Options{NumCPUs: -1}, "num CPUs -1 is negative"},
+		{"every rule at once", Options{MinReplicas: -1, MaxConcurrentQueries: -1, NumCPUs: -1}, "min replicas -1 is negative; max concurrent queries -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +349,7 @@ func TestDurationJSON(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v", tt.in, d, err, tt.want)
 		}
 	}
-	b, err := json.Marshal(Config{UpscaleDelay: 250 * time.Millisecond}.Status())
+	b, err := json.Marshal(Options{UpscaleDelay: 250 * time.Millisecond}.Status())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 type connKey struct{}
 
 func ExamplePool() {
-	pool := scaling.NewPool(scaling.Config{
+	pool := scaling.NewPool(scaling.Options{
 		Name:                 "hello",
 		MinReplicas:          1,
 		MaxReplicas:          8,

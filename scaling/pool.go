@@ -21,7 +21,7 @@ const (
 // Pool is the replica pool of one service. Its methods are safe for
 // concurrent use.
 type Pool struct {
-	cfg   Config // with defaults
+	cfg   Options // with defaults
 	cpus  *CPUs
 	log   *slog.Logger
 	cpuMs int64 // reservation per replica in milli-CPUs
@@ -62,9 +62,9 @@ type Pool struct {
 const decisionRing = 20
 
 // NewPool returns a pool for cfg sharing cpus (nil means no CPU limit). It
-// panics if cfg is invalid (see Config.Validate): check the configuration
+// panics if cfg is invalid (see Options.Validate): check the settings
 // first where it comes from user input.
-func NewPool(cfg Config, cpus *CPUs) *Pool {
+func NewPool(cfg Options, cpus *CPUs) *Pool {
 	if err := cfg.Validate(); err != nil {
 		panic(fmt.Sprintf("replicaflow: pool %q: %v", cfg.Name, err))
 	}
@@ -83,8 +83,8 @@ func NewPool(cfg Config, cpus *CPUs) *Pool {
 	return p
 }
 
-// Config returns the pool's configuration with its defaults applied.
-func (p *Pool) Config() Config { return p.cfg }
+// Options returns the pool's settings with its defaults applied.
+func (p *Pool) Options() Options { return p.cfg }
 
 // Start starts the initial replicas and the control loop. ctx bounds Start
 // only; the pool runs until Shutdown. Start returns at once: replicas become

@@ -22,7 +22,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // start builds and starts a pool, waits until its initial replicas are
 // ready and shuts it down at the end of the test. Inside a synctest bubble
 // the wait takes no real time.
-func start(t *testing.T, cfg Config, cpus *CPUs) *Pool {
+func start(t *testing.T, cfg Options, cpus *CPUs) *Pool {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
@@ -128,7 +128,7 @@ func (l *lifecycle) checkOnce() {
 func TestOverCapacityWithoutQueue(t *testing.T) {
 	for _, n := range []int{1, 4} {
 		t.Run(fmt.Sprint("capacity ", n), func(t *testing.T) {
-			p := start(t, Config{MaxConcurrentQueries: n, DisableQueue: true}, nil)
+			p := start(t, Options{MaxConcurrentQueries: n, DisableQueue: true}, nil)
 			results := make(chan error, n+1)
 			got := make(chan *Replica, n+1)
 			for range n + 1 {
@@ -172,7 +172,7 @@ func TestOverCapacityWithoutQueue(t *testing.T) {
 
 func TestQueueTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := start(t, Config{MaxConcurrentQueries: 1, RequestTimeout: 50 * time.Millisecond}, nil)
+		p := start(t, Options{MaxConcurrentQueries: 1, RequestTimeout: 50 * time.Millisecond}, nil)
 		r, err := p.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +193,7 @@ func TestQueueTimeout(t *testing.T) {
 
 func TestCancelledWaiterFreesItsPlace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := start(t, Config{MaxConcurrentQueries: 1, MaxQueuedRequests: 1}, nil)
+		p := start(t, Options{MaxConcurrentQueries: 1, MaxQueuedRequests: 1}, nil)
 		r, err := p.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +239,7 @@ func TestCancelledWaiterFreesItsPlace(t *testing.T) {
 // that waiter's cancellation: the slot must never leak. It runs on the real
 // scheduler, outside a bubble, to let the two really race.
 func TestReleaseCancelRace(t *testing.T) {
-	p := start(t, Config{MaxConcurrentQueries: 1}, nil)
+	p := start(t, Options{MaxConcurrentQueries: 1}, nil)
 	for i := range 300 {
 		r, err := p.Acquire(context.Background())
 		if err != nil {
@@ -264,7 +264,7 @@ func TestReleaseCancelRace(t *testing.T) {
 
 func TestFIFO(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := start(t, Config{MaxConcurrentQueries: 1}, nil)
+		p := start(t, Options{MaxConcurrentQueries: 1}, nil)
 		r, err := p.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -295,7 +295,7 @@ func TestFIFO(t *testing.T) {
 }
 
 func TestRoutesToFewestInFlight(t *testing.T) {
-	p := start(t, Config{MaxReplicas: 3, NumReplicas: 3, MaxConcurrentQueries: 2, DisableAutoscaler: true}, nil)
+	p := start(t, Options{MaxReplicas: 3, NumReplicas: 3, MaxConcurrentQueries: 2, DisableAutoscaler: true}, nil)
 	var held []*Replica
 	seen := map[int]int{}
 	for range 6 {
@@ -322,7 +322,7 @@ func TestRoutesToFewestInFlight(t *testing.T) {
 func TestLongRequestSurvivesScaleDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLifecycle(t)
-		p := start(t, Config{
+		p := start(t, Options{
 			MaxReplicas: 2, NumReplicas: 2, MaxConcurrentQueries: 2, TargetOngoingRequests: 2,
 			Tick: 10 * time.Millisecond, LookBack: 30 * time.Millisecond, DownscaleDelay: 150 * time.Millisecond,
 			Setup: l.setup, Teardown: l.teardown,
@@ -376,7 +376,7 @@ func TestLongRequestSurvivesScaleDown(t *testing.T) {
 func TestShutdownUnderLoadFailsNoAcceptedRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLifecycle(t)
-		p := start(t, Config{MaxReplicas: 4, NumReplicas: 2, MaxConcurrentQueries: 2, Tick: 10 * time.Millisecond,
+		p := start(t, Options{MaxReplicas: 4, NumReplicas: 2, MaxConcurrentQueries: 2, Tick: 10 * time.Millisecond,
 			Setup: l.setup, Teardown: l.teardown}, nil)
 		var served, stopped atomic.Int64
 		var wg sync.WaitGroup
@@ -421,7 +421,7 @@ func TestShutdownUnderLoadFailsNoAcceptedRequest(t *testing.T) {
 
 func TestShutdownRefusesWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := start(t, Config{MaxConcurrentQueries: 1}, nil)
+		p := start(t, Options{MaxConcurrentQueries: 1}, nil)
 		r, err := p.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -450,7 +450,7 @@ func TestShutdownRefusesWaiters(t *testing.T) {
 func TestCPUReservation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cpus := NewCPUs(2)
-		a := start(t, Config{Name: "a", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
+		a := start(t, Options{Name: "a", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
 		if s := a.Status(); s.Running != 2 || s.Pending != 2 || s.Desired != 4 {
 			t.Fatalf("status %+v, want 2 running and 2 pending", s)
 		}
@@ -462,7 +462,7 @@ func TestCPUReservation(t *testing.T) {
 			t.Errorf("reason %q does not say replicas wait for CPUs", r)
 		}
 		// Min replicas start even when that oversubscribes.
-		b := start(t, Config{Name: "b", NumCPUs: 0.5}, cpus)
+		b := start(t, Options{Name: "b", NumCPUs: 0.5}, cpus)
 		if s := b.Status(); s.Running != 1 || cpus.Used() != 2.5 {
 			t.Fatalf("b %+v, used %g; want its min replica running over capacity", s, cpus.Used())
 		}
@@ -476,13 +476,13 @@ func TestCPUReservation(t *testing.T) {
 			t.Fatalf("a %+v, used %g after b stopped", s, cpus.Used())
 		}
 		// A pool that reserves nothing is not limited by the CPUs.
-		free := start(t, Config{Name: "free", MaxReplicas: 8, NumReplicas: 8, DisableAutoscaler: true}, cpus)
+		free := start(t, Options{Name: "free", MaxReplicas: 8, NumReplicas: 8, DisableAutoscaler: true}, cpus)
 		if s := free.Status(); s.Running != 8 || s.Pending != 0 || cpus.Used() != 2 {
 			t.Fatalf("free %+v, used %g; want 8 running and no reservation", s, cpus.Used())
 		}
 		cpus2 := NewCPUs(3.5)
-		c := start(t, Config{Name: "c", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus2)
-		d := start(t, Config{Name: "d", NumCPUs: 1}, cpus2) // over the 0.5 left: a min replica starts anyway
+		c := start(t, Options{Name: "c", MaxReplicas: 4, NumReplicas: 4, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus2)
+		d := start(t, Options{Name: "d", NumCPUs: 1}, cpus2) // over the 0.5 left: a min replica starts anyway
 		if s := c.Status(); s.Running != 3 || s.Pending != 1 {
 			t.Fatalf("c %+v, want 3 running, 1 pending", s)
 		}
@@ -501,8 +501,8 @@ func TestCPUReservation(t *testing.T) {
 func TestPendingReplicaStartsWhenCPUsFree(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cpus := NewCPUs(2)
-		hog := start(t, Config{Name: "hog", NumCPUs: 1}, cpus)
-		a := start(t, Config{Name: "a", MaxReplicas: 2, NumReplicas: 2, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
+		hog := start(t, Options{Name: "hog", NumCPUs: 1}, cpus)
+		a := start(t, Options{Name: "a", MaxReplicas: 2, NumReplicas: 2, NumCPUs: 1, DisableAutoscaler: true, Tick: 10 * time.Millisecond}, cpus)
 		if s := a.Status(); s.Running != 1 || s.Pending != 1 {
 			t.Fatalf("status %+v, want 1 running and 1 pending", s)
 		}
@@ -525,7 +525,7 @@ func TestSetupErrorRetried(t *testing.T) {
 		l := newLifecycle(t)
 		l.failFor = 2
 		begin := time.Now()
-		p := start(t, Config{Setup: l.setup, Teardown: l.teardown}, nil)
+		p := start(t, Options{Setup: l.setup, Teardown: l.teardown}, nil)
 		if waited := time.Since(begin); waited != setupBackoffMin+2*setupBackoffMin {
 			t.Errorf("ready after %v, want two backoffs (%v and %v)", waited, setupBackoffMin, 2*setupBackoffMin)
 		}
@@ -560,7 +560,7 @@ func TestSetupFailureFailsFast(t *testing.T) {
 		broken.Store(true)
 		first := make(chan struct{})
 		var calls atomic.Int32
-		p := NewPool(Config{Name: "db", Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
+		p := NewPool(Options{Name: "db", Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
 			if calls.Add(1) == 1 {
 				<-first // a request queues while the first build runs
 			}
@@ -614,7 +614,7 @@ func TestSetupPanicIsAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
 		var calls atomic.Int32
-		p := NewPool(Config{Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
+		p := NewPool(Options{Logger: quiet, Setup: func(ctx context.Context, r *Replica) error {
 			if calls.Add(1) == 1 {
 				panic("boom")
 			}
@@ -647,7 +647,7 @@ func TestSetupPanicIsAFailure(t *testing.T) {
 func TestColdStartFromZero(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLifecycle(t)
-		p := start(t, Config{ScaleToZero: true, MaxReplicas: 2, Tick: 20 * time.Millisecond,
+		p := start(t, Options{ScaleToZero: true, MaxReplicas: 2, Tick: 20 * time.Millisecond,
 			DownscaleDelay: 100 * time.Millisecond, Setup: l.setup, Teardown: l.teardown}, nil)
 		if s := p.Status(); s.Running != 0 || s.Desired != 0 {
 			t.Fatalf("status %+v, want no replica", s)
@@ -682,7 +682,7 @@ func TestColdStartFromZero(t *testing.T) {
 func TestScaleUpUnderLoadStep(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLifecycle(t)
-		p := start(t, Config{Name: "step", MaxReplicas: 8, MaxConcurrentQueries: 1, DownscaleDelay: 300 * time.Millisecond,
+		p := start(t, Options{Name: "step", MaxReplicas: 8, MaxConcurrentQueries: 1, DownscaleDelay: 300 * time.Millisecond,
 			Setup: l.setup, Teardown: l.teardown}, NewCPUs(2))
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -734,7 +734,7 @@ func TestScaleUpUnderLoadStep(t *testing.T) {
 }
 
 func TestAcquireReleaseAllocs(t *testing.T) {
-	p := start(t, Config{MaxReplicas: 4, NumReplicas: 4, DisableAutoscaler: true}, nil)
+	p := start(t, Options{MaxReplicas: 4, NumReplicas: 4, DisableAutoscaler: true}, nil)
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {
 		r, err := p.Acquire(ctx)
@@ -749,7 +749,7 @@ func TestAcquireReleaseAllocs(t *testing.T) {
 }
 
 func TestMisuse(t *testing.T) {
-	p := start(t, Config{}, nil)
+	p := start(t, Options{}, nil)
 	r, err := p.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -757,6 +757,6 @@ func TestMisuse(t *testing.T) {
 	p.Release(r)
 	testutil.MustPanic(t, "Release of a replica slot that is not held", func() { p.Release(r) })
 	testutil.MustPanic(t, `pool "x": min replicas 3 is above max replicas 1`, func() {
-		NewPool(Config{Name: "x", MinReplicas: 3, MaxReplicas: 1}, nil)
+		NewPool(Options{Name: "x", MinReplicas: 3, MaxReplicas: 1}, nil)
 	})
 }

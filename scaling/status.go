@@ -37,7 +37,7 @@ type Status struct {
 
 // Status returns what Pool.Status reports for a pool of c that is not
 // running: no replica, and the settings (defaults applied).
-func (c Config) Status() Status {
+func (c Options) Status() Status {
 	d := c.WithDefaults()
 	return Status{
 		Name:                  d.Name,

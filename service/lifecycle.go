@@ -113,7 +113,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	cpus := s.cpus // attach sets it under mu
 	s.mu.Unlock()
-	pool := scaling.NewPool(s.poolConfig(), cpus)
+	pool := scaling.NewPool(s.poolOptions(), cpus)
 	if err := pool.Start(ctx); err != nil {
 		s.setState(Failed, err)
 		return err
@@ -200,7 +200,7 @@ func (s *Service) Status() Status {
 	return st
 }
 
-func (s *Service) poolConfig() scaling.Config {
+func (s *Service) poolOptions() scaling.Options {
 	cfg := s.opts.pool()
 	cfg.Logger = s.poolLog.Load()
 	cfg.Setup = s.setupReplica

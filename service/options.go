@@ -19,7 +19,7 @@ import (
 // replica, a queue, no CPU reservation, and a random service ID. A zero
 // field takes its default; where zero is itself a setting, a boolean says
 // so (ScaleToZero, DisableQueue). The replica fields map one to one onto
-// scaling.Config, which owns their defaults and rules (see Check).
+// scaling.Options, which owns their defaults and rules (see Check).
 //
 // In JSON (the management API's status), durations read like "200ms".
 type Options struct {
@@ -105,7 +105,7 @@ const (
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // Check returns an error naming the rule an option set breaks: a malformed
-// name or base route, or a replica setting that scaling.Config.Validate
+// name or base route, or a replica setting that scaling.Options.Validate
 // refuses (num replicas outside [min, max], min above max, a target above
 // max concurrent queries, a negative count, delay, timeout or CPU share).
 func (o Options) Check() error {
@@ -120,7 +120,7 @@ func (o Options) Check() error {
 }
 
 // withDefaults fills the service's own defaults (ID, route, name) and the
-// replica pool's (from scaling.Config).
+// replica pool's (from scaling.Options).
 func (o Options) withDefaults() Options {
 	if o.ServiceID == "" {
 		o.ServiceID = uuid.NewString()
@@ -147,8 +147,8 @@ func (o Options) withDefaults() Options {
 }
 
 // pool returns the replica pool's configuration for o, field by field.
-func (o Options) pool() scaling.Config {
-	return scaling.Config{
+func (o Options) pool() scaling.Options {
+	return scaling.Options{
 		Name:                  o.Name,
 		NumReplicas:           o.NumReplicas,
 		MinReplicas:           o.MinReplicas,

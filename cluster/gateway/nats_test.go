@@ -43,7 +43,7 @@ func TestRemoteThroughNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer app.Shutdown(context.Background())
-	w, err := distributed.NewWorker(nc, app, distributed.WorkerOptions{Prefix: prefix, Node: "n1"})
+	w, err := distributed.NewExporter(nc, app, distributed.ExporterOptions{Prefix: prefix, Node: "n1"})
 	if err != nil {
 		t.Fatal(err)
 	}

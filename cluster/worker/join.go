@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/replicaflow/replicaflow/cluster/config"
+	"github.com/replicaflow/replicaflow/cluster/env"
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/middleware"
 )
@@ -49,8 +49,8 @@ func Join(opts Options) flow.Option {
 	return (&join{opts: opts}).option()
 }
 
-// FromConfig is Join configured from PicoAPI's variables, already parsed
-// into cfg (see package cluster/config): it registers with cfg.RegisterURL
+// FromSettings is Join configured from PicoAPI's variables, already parsed
+// into cfg (see package cluster/env): it registers with cfg.RegisterURL
 // under cfg.Title (default: the flow's only service), at cfg.Host (default
 // as in Join) and the real listening port, with cfg.Version, cfg.Tags,
 // cfg.HealthPath (default "/healthz") and cfg.HealthInterval, sending
@@ -65,7 +65,7 @@ func Join(opts Options) flow.Option {
 // A health path other than /healthz must be served by the app. A missing
 // register URL or a CORS configuration that middleware.NewCORS rejects is
 // an error returned by the flow's start, which then does not register.
-func FromConfig(cfg config.Config) flow.Option {
+func FromSettings(cfg env.Settings) flow.Option {
 	j := &join{}
 	if err := j.configure(cfg); err != nil {
 		j.err = err
@@ -74,8 +74,8 @@ func FromConfig(cfg config.Config) flow.Option {
 	return flow.Options(flow.Address(cfg.Addr()), j.option())
 }
 
-// FromEnv is FromConfig with the configuration read by
-// config.FromEnv(files...): the API_* variables (and REPLICAFLOW_TOKEN)
+// FromEnv is FromSettings with the settings read by
+// env.Read(files...): the API_* variables (and REPLICAFLOW_TOKEN)
 // from the process environment, over a .env file (default ".env", skipped
 // when missing). A worker program is then
 //
@@ -87,11 +87,11 @@ func FromConfig(cfg config.Config) flow.Option {
 // returned by the flow's start that names the variable; the flow's address
 // is then left as it is, and the flow does not register.
 func FromEnv(files ...string) flow.Option {
-	cfg, err := config.FromEnv(files...)
+	cfg, err := env.Read(files...)
 	if err != nil {
 		return (&join{err: err}).option()
 	}
-	return FromConfig(cfg)
+	return FromSettings(cfg)
 }
 
 // join is one worker option's state across its flow's starts.
@@ -109,10 +109,10 @@ func (j *join) option() flow.Option {
 	return flow.Options(flow.Setup(j.setup), flow.OnStart(j.start), flow.OnShutdown(j.stop))
 }
 
-// configure turns a parsed configuration into the options.
-func (j *join) configure(cfg config.Config) error {
+// configure turns parsed settings into the options.
+func (j *join) configure(cfg env.Settings) error {
 	if cfg.RegisterURL == "" {
-		return errors.New("config: API_REGISTER_PATH (or API_KEEPER_URL) is not set: the supervisor's registration URL is required in the worker role")
+		return errors.New("worker: API_REGISTER_PATH (or API_KEEPER_URL) is not set: the supervisor's registration URL is required in the worker role")
 	}
 	j.opts = Options{RegisterURL: cfg.RegisterURL, Token: cfg.Token}
 	j.opts.Instance.Service = cfg.Title
@@ -126,7 +126,7 @@ func (j *join) configure(cfg config.Config) error {
 			AllowOrigins: cfg.CORSOrigins, AllowMethods: cfg.CORSMethods, AllowHeaders: cfg.CORSHeaders,
 		})
 		if err != nil {
-			return fmt.Errorf("config: API_CORS_ALLOW_*: %w", err)
+			return fmt.Errorf("worker: API_CORS_ALLOW_*: %w", err)
 		}
 		j.cors = mw
 	}

@@ -166,9 +166,9 @@ type node struct {
 
 // conn is one connection and what runs on it.
 type conn struct {
-	nc      *nats.Conn
-	worker  *distributed.Worker
-	ingress *distributed.Ingress
+	nc       *nats.Conn
+	exporter *distributed.Exporter
+	ingress  *distributed.Ingress
 }
 
 // setup mounts the remote services and adds discovery to the management
@@ -235,7 +235,7 @@ func (n *node) start(ctx context.Context, app *flow.Flow) error {
 		}
 	}
 	if cfg.export {
-		c.worker, err = distributed.NewWorker(nc, app, distributed.WorkerOptions{
+		c.exporter, err = distributed.NewExporter(nc, app, distributed.ExporterOptions{
 			Prefix: cfg.prefix, Flow: cfg.flow, Services: cfg.names, Node: cfg.node,
 			Version: app.Info().Version, Logger: app.Logger(),
 		})
@@ -253,8 +253,8 @@ func (n *node) start(ctx context.Context, app *flow.Flow) error {
 // drain stops exporting: the worker's subscriptions drain and the requests
 // they took are answered, while the flow still serves.
 func (n *node) drain(ctx context.Context, _ *flow.Flow) error {
-	if c := n.conn.Load(); c != nil && c.worker != nil {
-		return c.worker.Shutdown(ctx)
+	if c := n.conn.Load(); c != nil && c.exporter != nil {
+		return c.exporter.Shutdown(ctx)
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
-// Package config reads PicoAPI's API_* variables, from the environment and
+// Package env reads PicoAPI's API_* variables, from the environment and
 // a .env file, as the seed's table says.
-package config
+package env
 
 import (
 	"fmt"
@@ -14,8 +14,8 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// Config is a worker's or supervisor's configuration.
-type Config struct {
+// Settings are a worker's or supervisor's settings, read from PicoAPI's variables.
+type Settings struct {
 	Host           string        // API_HOST: where others reach this API
 	Port           int           // API_PORT (default 8888; 0 picks a free port)
 	Bind           string        // API_BIND: the interface to listen on
@@ -38,18 +38,18 @@ type Config struct {
 }
 
 // Addr is the listen address, Bind:Port.
-func (c Config) Addr() string { return net.JoinHostPort(c.Bind, strconv.Itoa(c.Port)) }
+func (c Settings) Addr() string { return net.JoinHostPort(c.Bind, strconv.Itoa(c.Port)) }
 
 // Load reads the variables through lookup (os.LookupEnv in production, a
 // map in tests). A bad value is an error naming the variable.
-func Load(lookup func(string) (string, bool)) (Config, error) {
+func Load(lookup func(string) (string, bool)) (Settings, error) {
 	get := func(k, def string) string {
 		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
 			return strings.TrimSpace(v)
 		}
 		return def
 	}
-	c := Config{
+	c := Settings{
 		Host: get("API_HOST", ""), Bind: get("API_BIND", ""), Title: get("API_TITLE", ""),
 		Description: get("API_DESCRIPTION", ""), HealthPath: get("API_HEALTH_PATH", ""),
 		Version:     get("API_VERSION", "0.0.1"),
@@ -66,12 +66,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	port, err := strconv.Atoi(get("API_PORT", "8888"))
 	if err != nil || port < 0 || port > 65535 {
-		return Config{}, fmt.Errorf("config: API_PORT=%q is not a port number (0-65535, 0 for any free port)", get("API_PORT", ""))
+		return Settings{}, fmt.Errorf("env: API_PORT=%q is not a port number (0-65535, 0 for any free port)", get("API_PORT", ""))
 	}
 	c.Port = port
 	secs, err := strconv.ParseFloat(get("API_HEALTH_INTERVAL", "300"), 64)
 	if err != nil || secs <= 0 || secs > 1e6 {
-		return Config{}, fmt.Errorf("config: API_HEALTH_INTERVAL=%q is not a positive number of seconds", get("API_HEALTH_INTERVAL", ""))
+		return Settings{}, fmt.Errorf("env: API_HEALTH_INTERVAL=%q is not a positive number of seconds", get("API_HEALTH_INTERVAL", ""))
 	}
 	c.HealthInterval = time.Duration(secs * float64(time.Second))
 	c.RegisterURL = get("API_REGISTER_PATH", get("API_KEEPER_URL", ""))
@@ -82,22 +82,22 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			if _, ok := lookup("API_REGISTER_PATH"); !ok {
 				name = "API_KEEPER_URL"
 			}
-			return Config{}, fmt.Errorf("config: %s=%q is not an absolute http(s) URL", name, c.RegisterURL)
+			return Settings{}, fmt.Errorf("env: %s=%q is not an absolute http(s) URL", name, c.RegisterURL)
 		}
 	}
 	if c.HealthPath != "" && !strings.HasPrefix(c.HealthPath, "/") {
-		return Config{}, fmt.Errorf("config: API_HEALTH_PATH=%q must start with /", c.HealthPath)
+		return Settings{}, fmt.Errorf("env: API_HEALTH_PATH=%q must start with /", c.HealthPath)
 	}
 	if c.Bind != "" && net.ParseIP(c.Bind) == nil && c.Bind != "localhost" {
-		return Config{}, fmt.Errorf("config: API_BIND=%q is not an IP address", c.Bind)
+		return Settings{}, fmt.Errorf("env: API_BIND=%q is not an IP address", c.Bind)
 	}
 	return c, nil
 }
 
-// FromEnv loads the .env files given (default ".env"; a missing file is
+// Read loads the .env files given (default ".env"; a missing file is
 // skipped) under the process environment, which wins, and reads the
 // variables. The process environment is not changed.
-func FromEnv(files ...string) (Config, error) {
+func Read(files ...string) (Settings, error) {
 	if len(files) == 0 {
 		files = []string{".env"}
 	}
@@ -108,7 +108,7 @@ func FromEnv(files ...string) (Config, error) {
 			continue
 		}
 		if err != nil {
-			return Config{}, fmt.Errorf("config: reading %s: %w", f, err)
+			return Settings{}, fmt.Errorf("env: reading %s: %w", f, err)
 		}
 		for k, v := range m {
 			if _, seen := file[k]; !seen { // the first file wins, as godotenv.Load

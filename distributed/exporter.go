@@ -20,13 +20,13 @@ import (
 	"github.com/replicaflow/replicaflow/service"
 )
 
-// Source is what a Worker exports services from; a *flow.Flow is one.
+// Source is what an Exporter exports services from; a *flow.Flow is one.
 type Source interface {
 	Services() []*service.Service
 }
 
-// WorkerOptions configures a Worker. Zero values take the defaults.
-type WorkerOptions struct {
+// ExporterOptions configures an Exporter. Zero values take the defaults.
+type ExporterOptions struct {
 	// Prefix is the first token(s) of every subject (default DefaultPrefix).
 	// Give each test or tenant its own.
 	Prefix string
@@ -55,12 +55,12 @@ type WorkerOptions struct {
 // Queue is the queue group every data subscription joins.
 const Queue = "replicaflow"
 
-// Worker exports a source's services on NATS. Make one with NewWorker; it
+// Exporter exports a source's services on NATS. Make one with NewExporter; it
 // follows the services and their replica pools until Shutdown.
-type Worker struct {
+type Exporter struct {
 	nc    *nats.Conn
 	src   Source
-	opts  WorkerOptions
+	opts  ExporterOptions
 	micro micro.Service
 
 	mu       sync.Mutex
@@ -73,10 +73,10 @@ type Worker struct {
 	watching sync.WaitGroup
 }
 
-// NewWorker registers the source's services on nc and starts following
+// NewExporter registers the source's services on nc and starts following
 // their replica pools. It returns an error for a bad prefix, flow name or
 // version, or when NATS refuses the subscriptions.
-func NewWorker(nc *nats.Conn, src Source, opts WorkerOptions) (*Worker, error) {
+func NewExporter(nc *nats.Conn, src Source, opts ExporterOptions) (*Exporter, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
@@ -105,7 +105,7 @@ func NewWorker(nc *nats.Conn, src Source, opts WorkerOptions) (*Worker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	w := &Worker{nc: nc, src: src, opts: opts, exports: map[string]*export{}, stop: make(chan struct{})}
+	w := &Exporter{nc: nc, src: src, opts: opts, exports: map[string]*export{}, stop: make(chan struct{})}
 	// Set before the micro service is added, which chains to it.
 	prev := nc.ErrorHandler()
 	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
@@ -140,7 +140,7 @@ func NewWorker(nc *nats.Conn, src Source, opts WorkerOptions) (*Worker, error) {
 // export is one service on NATS: its subscriptions (one per running
 // replica) and its slots.
 type export struct {
-	w       *Worker
+	w       *Exporter
 	svc     *service.Service
 	subject string
 	subs    []*nats.Subscription
@@ -154,7 +154,7 @@ type export struct {
 }
 
 // watch follows the services and their pools until Shutdown.
-func (w *Worker) watch() {
+func (w *Exporter) watch() {
 	defer w.watching.Done()
 	t := time.NewTicker(w.opts.Interval)
 	defer t.Stop()
@@ -172,7 +172,7 @@ func (w *Worker) watch() {
 
 // sync brings every export's subscriptions and slots in line with its
 // service's running replicas.
-func (w *Worker) sync() error {
+func (w *Exporter) sync() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closing.Load() {
@@ -220,7 +220,7 @@ func (w *Worker) sync() error {
 
 // addExport makes the export of svc and its status endpoint in the micro
 // service (for $SRV.INFO and $SRV.STATS). w.mu is held.
-func (w *Worker) addExport(svc *service.Service) (*export, error) {
+func (w *Exporter) addExport(svc *service.Service) (*export, error) {
 	subject := Subject(w.opts.Prefix, w.opts.Flow, svc.Name())
 	e := &export{w: w, svc: svc, subject: subject}
 	if _, known := w.exports[svc.Name()]; !known {
@@ -252,7 +252,7 @@ func statusSubject(subject string) string { return "_rf." + subject }
 // resize sets an export's slots and number of subscriptions; a
 // subscription that goes is drained, so the messages it holds are still
 // answered. w.mu is held.
-func (w *Worker) resize(e *export, subs, capacity int) error {
+func (w *Exporter) resize(e *export, subs, capacity int) error {
 	e.capacity.Store(int64(capacity))
 	for len(e.subs) < subs {
 		sub, err := w.nc.QueueSubscribe(e.subject, Queue, e.receive)
@@ -305,7 +305,7 @@ func (e *export) receive(m *nats.Msg) {
 
 // reply publishes an answer; a failure is logged (the requester times
 // out).
-func (w *Worker) reply(subject string, h nats.Header, body []byte) {
+func (w *Exporter) reply(subject string, h nats.Header, body []byte) {
 	if err := w.nc.PublishMsg(&nats.Msg{Subject: subject, Header: h, Data: body}); err != nil {
 		w.opts.Logger.Warn("distributed: reply failed", "error", err)
 	}
@@ -313,7 +313,7 @@ func (w *Worker) reply(subject string, h nats.Header, body []byte) {
 
 // asyncError counts slow-consumer drops on the worker's subscriptions.
 // With a callback that never blocks they mean the process is starved.
-func (w *Worker) asyncError(sub *nats.Subscription, err error) bool {
+func (w *Exporter) asyncError(sub *nats.Subscription, err error) bool {
 	if sub == nil || !errors.Is(err, nats.ErrSlowConsumer) {
 		return false
 	}
@@ -358,7 +358,7 @@ func (e *export) status() ExportStatus {
 }
 
 // Exports returns the state of every exported service on this node.
-func (w *Worker) Exports() []ExportStatus {
+func (w *Exporter) Exports() []ExportStatus {
 	w.mu.Lock()
 	list := make([]*export, 0, len(w.exports))
 	for _, e := range w.exports {
@@ -373,7 +373,7 @@ func (w *Worker) Exports() []ExportStatus {
 	return out
 }
 
-func (w *Worker) lookup(name string) *export {
+func (w *Exporter) lookup(name string) *export {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.exports[name]
@@ -381,7 +381,7 @@ func (w *Worker) lookup(name string) *export {
 
 // endpointStats is the micro StatsHandler: the export behind a status
 // endpoint.
-func (w *Worker) endpointStats(ep *micro.Endpoint) any {
+func (w *Exporter) endpointStats(ep *micro.Endpoint) any {
 	if e := w.lookup(ep.Metadata["service"]); e != nil {
 		return e.status()
 	}
@@ -389,7 +389,7 @@ func (w *Worker) endpointStats(ep *micro.Endpoint) any {
 }
 
 // status answers a status endpoint request with the export's state.
-func (w *Worker) status(name string) func(micro.Request) {
+func (w *Exporter) status(name string) func(micro.Request) {
 	return func(req micro.Request) {
 		e := w.lookup(name)
 		if e == nil {
@@ -405,7 +405,7 @@ func (w *Worker) status(name string) func(micro.Request) {
 // messages already delivered are still answered), waits for the requests
 // being served, and stops the micro service. It does not close the
 // connection. It returns ctx's error if the requests outlast it.
-func (w *Worker) Shutdown(ctx context.Context) error {
+func (w *Exporter) Shutdown(ctx context.Context) error {
 	if w.closing.Swap(true) {
 		return nil
 	}
@@ -455,8 +455,8 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// unsubscribeAll drops every subscription (a failed NewWorker).
-func (w *Worker) unsubscribeAll() {
+// unsubscribeAll drops every subscription (a failed NewExporter).
+func (w *Exporter) unsubscribeAll() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, e := range w.exports {

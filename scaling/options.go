@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Defaults applied by Config to its zero fields.
+// Defaults applied by Options to its zero fields.
 const (
 	DefaultMaxConcurrentQueries  = 100
 	DefaultTargetOngoingRequests = 1.0
@@ -25,12 +25,12 @@ const (
 	MaxDefaultQueue = 10000
 )
 
-// Config is the configuration of one pool. Its zero value is a working
+// Options are the settings of one pool. Its zero value is a working
 // pool: one replica, autoscaled between 1 and 1, 100 concurrent queries, a
 // queue and no CPU reservation. A zero field takes its default (see
 // WithDefaults); where zero is itself a meaningful setting, a boolean says
 // so (ScaleToZero, DisableQueue). Validate states the rules.
-type Config struct {
+type Options struct {
 	// Name is the service name, used in logs and the status.
 	Name string
 
@@ -108,7 +108,7 @@ type Config struct {
 
 // WithDefaults returns c with every zero field set to its default: the
 // settings a pool of c runs with. Applying it twice changes nothing.
-func (c Config) WithDefaults() Config {
+func (c Options) WithDefaults() Options {
 	if c.MinReplicas == 0 && !c.ScaleToZero {
 		c.MinReplicas = 1
 	}
@@ -157,7 +157,7 @@ func (c Config) WithDefaults() Config {
 // (min is 0 only with ScaleToZero), the capacity must be at least 1 and
 // the target in (0, capacity], and no count, delay, timeout or CPU
 // reservation may be negative.
-func (c Config) Validate() error {
+func (c Options) Validate() error {
 	d := c.WithDefaults()
 	var bad []string
 	add := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
@@ -211,7 +211,7 @@ func (c Config) Validate() error {
 }
 
 // clamp bounds n to [MinReplicas, MaxReplicas].
-func (c Config) clamp(n int) int {
+func (c Options) clamp(n int) int {
 	return min(max(n, c.MinReplicas), c.MaxReplicas)
 }
 
