@@ -83,15 +83,33 @@ func (s *bodies) remove(b *deadlineBody) {
 // body is read: each read has at least half the wait before it (the deadline
 // moves on only when less is left, which spares a call per read), and the
 // deadline is cleared at the end of the body.
+//
+// Times are durations since clockEpoch: reading the monotonic clock alone
+// costs half of time.Now, and the body path reads it on every read.
 type deadlineBody struct {
 	io.ReadCloser
-	w          http.ResponseWriter // its connection's deadlines, through http.ResponseController
+	conn       readDeadliner // the connection's read deadline
 	wait       time.Duration
-	until      time.Time // the deadline set
+	until      time.Duration // the deadline set, since clockEpoch
 	set        *bodies
 	prev, next *deadlineBody
 	done       bool
 }
+
+// readDeadliner is what sets a connection's read deadline: net/http's own
+// ResponseWriter, or a ResponseController around a writer that wraps it.
+type readDeadliner interface {
+	SetReadDeadline(time.Time) error
+}
+
+// clockEpoch is the origin of the body clock.
+var clockEpoch = time.Now()
+
+// clock reads the monotonic clock, as a duration since clockEpoch.
+func clock() time.Duration { return time.Since(clockEpoch) }
+
+// at is the wall time of a clock reading, for a deadline.
+func at(d time.Duration) time.Time { return clockEpoch.Add(d) }
 
 // watchBody makes r's body bounded by the body timeout, when it has one;
 // the caller finishes the body it returns once the request is served.
@@ -100,32 +118,31 @@ func (f *Flow) watchBody(w http.ResponseWriter, r *http.Request) *deadlineBody {
 	if wait <= 0 || r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil
 	}
+	conn, ok := w.(readDeadliner)
+	if !ok {
+		conn = http.NewResponseController(w)
+	}
 	// Bound the body from now, read or not: net/http drains an unread body
 	// after the handler, and a stalled client must not hold that either.
-	until := time.Now().Add(wait)
-	if err := http.NewResponseController(w).SetReadDeadline(until); err != nil {
+	until := clock() + wait
+	if err := conn.SetReadDeadline(at(until)); err != nil {
 		return nil // a server without deadlines: nothing to bound
 	}
-	b := &deadlineBody{ReadCloser: r.Body, w: w, wait: wait, until: until, set: &f.bodies}
+	b := &deadlineBody{ReadCloser: r.Body, conn: conn, wait: wait, until: until, set: &f.bodies}
 	f.bodies.add(b)
 	r.Body = b
 	return b
-}
-
-func (b *deadlineBody) setDeadline(t time.Time) {
-	http.NewResponseController(b.w).SetReadDeadline(t)
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	if b.done {
 		return b.ReadCloser.Read(p)
 	}
-	switch now := time.Now(); {
-	case b.set.cut.Load():
-		b.setDeadline(now)
-	case b.until.Sub(now) < b.wait/2:
-		b.until = now.Add(b.wait)
-		b.setDeadline(b.until)
+	if b.set.cut.Load() {
+		b.conn.SetReadDeadline(time.Now())
+	} else if now := clock(); b.until-now < b.wait/2 {
+		b.until = now + b.wait
+		b.conn.SetReadDeadline(at(b.until))
 	}
 	n, err := b.ReadCloser.Read(p)
 	if err != nil {
@@ -144,7 +161,7 @@ func (b *deadlineBody) finish(complete bool) {
 	}
 	b.done = true
 	if complete {
-		b.setDeadline(time.Time{})
+		b.conn.SetReadDeadline(time.Time{})
 	}
 	b.set.remove(b)
 }
@@ -156,6 +173,6 @@ func (s *bodies) cutStalled() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for b := s.head; b != nil; b = b.next {
-		b.setDeadline(time.Now())
+		b.conn.SetReadDeadline(time.Now())
 	}
 }
