@@ -22,8 +22,12 @@ const maxDocument = 8 << 20
 // service and combines them into one OpenAPI 3 document. Each service's
 // paths are put under /{service} (the gateway's routes), and its
 // components and operation IDs are prefixed with "{service}_" (with every
-// $ref rewritten), so names never collide. x-services reports each
-// service's URL and whether its document was fetched.
+// $ref and security requirement rewritten), so names never collide; a
+// document-wide security requirement moves onto each operation that has
+// none of its own, and tags are merged by name. A worker's servers are
+// dropped: the combined paths are the gateway's, not the worker's.
+// x-services reports each service's URL and whether its document was
+// fetched.
 func (s *Supervisor) Definition(ctx context.Context) (map[string]any, error) {
 	list, err := s.opts.Registry.Find(ctx, "")
 	if err != nil {
@@ -58,6 +62,8 @@ func (s *Supervisor) Definition(ctx context.Context) (map[string]any, error) {
 	paths := map[string]any{}
 	components := map[string]any{}
 	services := map[string]any{}
+	var tags []any
+	seenTags := map[string]bool{}
 	for i, n := range names {
 		info := map[string]any{"url": pick[n].BaseURL(), "status": "ok"}
 		services[n] = info
@@ -67,14 +73,27 @@ func (s *Supervisor) Definition(ctx context.Context) (map[string]any, error) {
 			continue
 		}
 		mergeDocument(n, docs[i], paths, components)
+		list, _ := docs[i]["tags"].([]any)
+		for _, t := range list {
+			if m, ok := t.(map[string]any); ok {
+				if name, _ := m["name"].(string); name != "" && !seenTags[name] {
+					seenTags[name] = true
+					tags = append(tags, m)
+				}
+			}
+		}
 	}
-	return map[string]any{
+	doc := map[string]any{
 		"openapi":    "3.0.3",
 		"info":       map[string]any{"title": "replicaflow cluster", "version": "1"},
 		"paths":      paths,
 		"components": components,
 		"x-services": services,
-	}, nil
+	}
+	if len(tags) > 0 {
+		doc["tags"] = tags
+	}
+	return doc, nil
 }
 
 func (s *Supervisor) fetchDocument(ctx context.Context, inst registry.Instance) (map[string]any, error) {
@@ -120,20 +139,55 @@ func mergeDocument(service string, doc map[string]any, paths, components map[str
 			}
 		}
 	}
+	global, hasGlobal := doc["security"].([]any)
 	if ps, ok := doc["paths"].(map[string]any); ok {
 		for p, item := range ps {
 			if ops, ok := item.(map[string]any); ok {
-				for _, op := range ops {
-					if o, ok := op.(map[string]any); ok {
-						if id, ok := o["operationId"].(string); ok {
-							o["operationId"] = prefix + id
-						}
+				delete(ops, "servers")
+				for method, op := range ops {
+					o, ok := op.(map[string]any)
+					if !ok || !httpMethods[method] {
+						continue
+					}
+					delete(o, "servers")
+					if id, ok := o["operationId"].(string); ok {
+						o["operationId"] = prefix + id
+					}
+					if sec, ok := o["security"].([]any); ok {
+						o["security"] = renameSchemes(sec, prefix)
+					} else if hasGlobal {
+						o["security"] = renameSchemes(global, prefix)
 					}
 				}
 			}
 			paths["/"+service+"/"+strings.TrimPrefix(p, "/")] = item
 		}
 	}
+}
+
+// httpMethods are the keys of a path item that hold operations.
+var httpMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true,
+}
+
+// renameSchemes returns security requirements naming the schemes with
+// prefix, as their components were renamed. An empty requirement (no
+// authentication) stays empty.
+func renameSchemes(reqs []any, prefix string) []any {
+	out := make([]any, 0, len(reqs))
+	for _, r := range reqs {
+		m, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
+		renamed := make(map[string]any, len(m))
+		for name, scopes := range m {
+			renamed[prefix+name] = scopes
+		}
+		out = append(out, renamed)
+	}
+	return out
 }
 
 // rewriteRefs renames local component references "#/components/{kind}/X"
