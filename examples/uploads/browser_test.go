@@ -59,7 +59,7 @@ func TestBrowserDocsUploadFiles(t *testing.T) {
 	browsertest.Until(t, tab, 10*time.Second, "two file pickers for extra",
 		`document.querySelectorAll('`+extra+` .json-schema-form-item input[type=file]').length === 2`)
 	for sel, name := range map[string]string{
-		op + ` tr[data-property-name="doc"] input[type=file]`:             "doc.txt",
+		op + ` tr[data-property-name="doc"] input[type=file]`:                "doc.txt",
 		extra + ` div.json-schema-form-item:nth-of-type(1) input[type=file]`: "a.csv",
 		extra + ` div.json-schema-form-item:nth-of-type(2) input[type=file]`: "b.json",
 	} {
