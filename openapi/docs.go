@@ -64,7 +64,16 @@ var docsPage = template.Must(template.New("index.html").Parse(`<!DOCTYPE html>
 
 // docsInitializer is swagger-initializer.js. The validator is off: Swagger
 // UI would otherwise send the document's URL to a validator on the internet.
-const docsInitializer = `window.onload = function () {
+// Swagger UI sends the media type the document names as the Content-Type;
+// for a range ("*/*", "image/*": a body of any such type) that is no media
+// type, so the request goes without it, and the browser names the type of
+// the file or text sent.
+const docsInitializer = `function mediaRange(value) {
+  const [type, subtype] = String(value).split(";")[0].trim().split("/");
+  return type === "*" || subtype === "*";
+}
+
+window.onload = function () {
   window.ui = SwaggerUIBundle({
     url: %s,
     dom_id: "#swagger-ui",
@@ -73,6 +82,14 @@ const docsInitializer = `window.onload = function () {
     docExpansion: %s,
     defaultModelsExpandDepth: 1,
     oauth2RedirectUrl: new URL("oauth2-redirect.html", window.location.href).href,
+    requestInterceptor: function (req) {
+      for (const name of Object.keys(req.headers || {})) {
+        if (name.toLowerCase() === "content-type" && mediaRange(req.headers[name])) {
+          delete req.headers[name];
+        }
+      }
+      return req;
+    },
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     plugins: [SwaggerUIBundle.plugins.DownloadUrl],
     layout: "StandaloneLayout"
