@@ -97,10 +97,11 @@ window.onload = function () {
 };
 `
 
-// docsPolicy is the page's Content-Security-Policy: scripts, styles and
-// fonts from the page's own origin only (Swagger UI sets inline styles and
-// shows data: images); requests anywhere, since the document's servers
-// may be on another host; no framing.
+// docsPolicy is the page's Content-Security-Policy: scripts from the
+// page's own origin only; styles and images from it too, plus the inline
+// styles and data: images Swagger UI uses; requests anywhere, since the
+// document's servers may be on another host; no plugins, no form posts and
+// no framing.
 const docsPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src *; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
