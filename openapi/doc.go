@@ -5,10 +5,9 @@
 // The package does not know the core types: the flow hands it one Operation
 // per endpoint (method, full path, request and response types). Build turns
 // them into a kin-openapi document; Spec caches the document's JSON between
-// changes of the set of services and serves it; Docs serves Swagger UI
-// (gin-swagger with its embedded assets) pointed at the document by a
-// relative URL, so both keep working when the application is mounted under a
-// prefix.
+// changes of the set of services and serves it; Docs serves Swagger UI 5,
+// its assets embedded in the binary, pointed at the document by a relative
+// URL, so both keep working when the application is mounted under a prefix.
 //
 // # What the document says
 //

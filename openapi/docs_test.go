@@ -169,6 +169,9 @@ func TestDocsConfig(t *testing.T) {
 	if !strings.Contains(string(js), `url: "../spec.json"`) || !strings.Contains(string(js), `docExpansion: "none"`) {
 		t.Errorf("initializer:\n%s", js)
 	}
+	if res, _ := get(t, "POST", srv.URL+"/api/reference/index.html"); res.StatusCode != 405 || res.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST index: %d, Allow %q", res.StatusCode, res.Header.Get("Allow"))
+	}
 	_, page := get(t, "GET", srv.URL+"/api/reference/index.html")
 	if !strings.Contains(string(page), "<title>Shop &lt;API&gt;</title>") {
 		t.Errorf("title not escaped in the page")
@@ -187,5 +190,26 @@ func TestDocsConfig(t *testing.T) {
 			}()
 			openapi.Docs(cfg)
 		}()
+	}
+}
+
+// TestDocsHeaders checks what the page's answers tell the browser: no
+// sniffing of any file, and for the page a policy that loads scripts and
+// styles from its own origin only and refuses to be framed.
+func TestDocsHeaders(t *testing.T) {
+	srv := httptest.NewServer(app())
+	defer srv.Close()
+	for _, name := range []string{"index.html", "swagger-initializer.js", "swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"} {
+		res, _ := get(t, "GET", srv.URL+"/docs/"+name)
+		if res.StatusCode != 200 || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d, X-Content-Type-Options %q", name, res.StatusCode, res.Header.Get("X-Content-Type-Options"))
+		}
+	}
+	res, _ := get(t, "GET", srv.URL+"/docs/index.html")
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self';", "object-src 'none'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+		}
 	}
 }
