@@ -557,9 +557,14 @@ func security(doc *openapi3.T, info Info) error {
 }
 
 // operationSecurity sets o's requirement when op's differs from the
-// document's default.
+// document's default. An operation that requires nothing says so with an
+// empty list (security: []), also when the document has no default: a
+// reader, or a linter, then knows it is public rather than forgotten.
 func operationSecurity(o *openapi3.Operation, op Operation, info Info) error {
 	if op.Security == nil {
+		if len(info.Security) == 0 {
+			o.Security = openapi3.NewSecurityRequirements() // public
+		}
 		return nil
 	}
 	req, err := requirements(op.Security, info)
