@@ -43,7 +43,7 @@ var reservedNames = map[string]reflect.Type{"Problem": problemType}
 // reads (a request body), a field is required when its binding rule says it
 // must be sent. In what it writes (a response), a field is required when
 // encoding/json always writes it. A type met on both sides is one component
-// when both say the same, and two otherwise (see finish).
+// when both say the same, and two otherwise (see pair).
 type schemas struct {
 	*catalog
 	response bool // the side of what the server writes
