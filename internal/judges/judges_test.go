@@ -124,7 +124,9 @@ func TestJudges(t *testing.T) {
 	bin := installNPM(t, npm)
 
 	t.Run("redocly", func(t *testing.T) {
-		config := filepath.Join(work, "redocly.yaml")
+		// In a directory of its own: openapi-typescript reads a
+		// redocly.yaml in its working directory too.
+		config := filepath.Join(work, "redocly", "redocly.yaml")
 		writeFile(t, config, "extends:\n  - recommended\n")
 		for _, ex := range examples {
 			t.Run(ex.name, func(t *testing.T) {
@@ -220,9 +222,12 @@ func TestJudges(t *testing.T) {
 
 	t.Run("openapi-typescript", func(t *testing.T) {
 		dir := filepath.Join(work, "ts")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		var checks []string
 		for _, ex := range examples {
-			if out, err := run(t, 3*time.Minute, work, nil, filepath.Join(bin, "openapi-typescript"),
+			if out, err := run(t, 3*time.Minute, dir, nil, filepath.Join(bin, "openapi-typescript"),
 				docs[ex.name], "--output", filepath.Join(dir, ex.name, "api.d.ts")); err != nil {
 				t.Fatalf("%s: openapi-typescript: %v\n%s", ex.name, err, out)
 			}
