@@ -58,7 +58,8 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 		return nil, err
 	}
 
-	b := &builder{schemas: newSchemas()}
+	in := newSchemas()
+	b := &builder{in: in, out: in.responses()}
 	tags := map[string]bool{}
 	seen := map[string]bool{}
 	for i, op := range ops {
@@ -93,7 +94,7 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 	}) {
 		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name})
 	}
-	b.schemas.finish(doc.Components.Schemas)
+	b.in.finish(doc.Components.Schemas)
 	return doc, nil
 }
 
@@ -127,7 +128,7 @@ func operationIDs(ops []Operation) ([]string, error) {
 }
 
 type builder struct {
-	schemas *schemas
+	in, out *schemas // the schemas of what the server reads and writes
 }
 
 func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operation, error) {
@@ -271,7 +272,7 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		ref, err := b.schemas.ref(t)
+		ref, err := b.in.ref(t)
 		if err != nil {
 			return err
 		}
@@ -337,7 +338,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		}
 	}
 	if all && isComponent(plan.Type) {
-		ref, err := b.schemas.ref(plan.Type)
+		ref, err := b.in.ref(plan.Type)
 		return ref, required, err
 	}
 	sc := openapi3.NewObjectSchema()
@@ -346,7 +347,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		if f.Source != requests.Body {
 			continue
 		}
-		ref, err := b.schemas.ref(f.Type)
+		ref, err := b.in.ref(f.Type)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s.%s: %w", plan.Type, f.Name, err)
 		}
@@ -452,14 +453,14 @@ var problemDescriptions = map[int]string{
 // problem registers the Problem component and returns a function that makes
 // references to it.
 func (b *builder) problem() (func() *openapi3.SchemaRef, error) {
-	if _, err := b.schemas.ref(problemType); err != nil {
+	if _, err := b.out.ref(problemType); err != nil {
 		return nil, err
 	}
-	c := b.schemas.comps[problemType]
+	c := b.out.comps[compKey{problemType, true}]
 	c.schema.Required = []string{"type", "title", "status"}
 	c.schema.Description = "RFC 9457 problem details"
 	return func() *openapi3.SchemaRef {
-		r, _ := b.schemas.componentRef(problemType)
+		r, _ := b.out.componentRef(problemType)
 		return r
 	}, nil
 }
@@ -521,7 +522,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		}
 		return status, resp, nil
 	}
-	ref, err := b.schemas.ref(t)
+	ref, err := b.out.ref(t)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -556,9 +557,14 @@ func security(doc *openapi3.T, info Info) error {
 }
 
 // operationSecurity sets o's requirement when op's differs from the
-// document's default.
+// document's default. An operation that requires nothing says so with an
+// empty list (security: []), also when the document has no default: a
+// reader, or a linter, then knows it is public rather than forgotten.
 func operationSecurity(o *openapi3.Operation, op Operation, info Info) error {
 	if op.Security == nil {
+		if len(info.Security) == 0 {
+			o.Security = openapi3.NewSecurityRequirements() // public
+		}
 		return nil
 	}
 	req, err := requirements(op.Security, info)

@@ -153,7 +153,7 @@ func TestDocumentValidates(t *testing.T) {
 		comps = append(comps, name)
 	}
 	slices.Sort(comps)
-	want := []string{"Address", "FieldError", "Item", "PageUser", "Problem", "legacy.User", "openapi_test.User"}
+	want := []string{"Address", "FieldError", "Item", "PageUser", "Problem", "UserInput", "legacy.User", "openapi_test.User"}
 	if !slices.Equal(comps, want) {
 		t.Errorf("components %v, want %v", comps, want)
 	}
@@ -261,9 +261,9 @@ func TestExactSchemas(t *testing.T) {
 		got  any
 		want string
 	}{
-		{"component User", doc.Components.Schemas["openapi_test.User"], `{
+		{"component User, as sent", doc.Components.Schemas["openapi_test.User"], `{
 			"type": "object",
-			"required": ["name", "role"],
+			"required": ["id", "name", "email", "role", "tags", "born"],
 			"properties": {
 				"id": {"type": "string", "format": "uuid"},
 				"name": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -277,8 +277,25 @@ func TestExactSchemas(t *testing.T) {
 				"friends": {"type": "array", "items": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/openapi_test.User"}]}}
 			}
 		}`},
+		{"component User, as read", doc.Components.Schemas["UserInput"], `{
+			"type": "object",
+			"required": ["name", "role"],
+			"properties": {
+				"id": {"type": "string", "format": "uuid"},
+				"name": {"type": "string", "minLength": 1, "maxLength": 64},
+				"email": {"type": "string", "format": "email"},
+				"role": {"type": "string", "enum": ["admin", "member", "guest"]},
+				"age": {"type": "integer", "format": "int64", "nullable": true, "minimum": 0, "maximum": 150},
+				"address": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
+				"tags": {"type": "array", "maxItems": 10, "items": {"type": "string", "minLength": 2}},
+				"labels": {"type": "object", "additionalProperties": {"type": "string"}},
+				"born": {"type": "string", "format": "date-time"},
+				"friends": {"type": "array", "items": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/UserInput"}]}}
+			}
+		}`},
 		{"generic PageUser", doc.Components.Schemas["PageUser"], `{
 			"type": "object",
+			"required": ["items"],
 			"properties": {
 				"items": {"type": "array", "items": {"$ref": "#/components/schemas/openapi_test.User"}},
 				"next": {"type": "string"}

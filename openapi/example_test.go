@@ -34,5 +34,5 @@ func ExampleBuild() {
 	// Output:
 	// post-hello-by-lang [hello]
 	// {"$ref":"#/components/schemas/Greeting"}
-	// {"properties":{"message":{"type":"string"}},"type":"object"}
+	// {"properties":{"message":{"type":"string"}},"required":["message"],"type":"object"}
 }

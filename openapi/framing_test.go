@@ -129,6 +129,56 @@ func TestSecurity(t *testing.T) {
 	}
 }
 
+// TestPublicOperations checks that an operation that requires nothing
+// says so, with or without security schemes declared.
+func TestPublicOperations(t *testing.T) {
+	ops := []openapi.Operation{
+		{Method: "GET", Path: "/open", Response: reflect.TypeFor[string]()},
+		{Method: "GET", Path: "/key", Response: reflect.TypeFor[string](), Security: []string{"key"}},
+	}
+	tests := []struct {
+		name   string
+		info   openapi.Info
+		ops    []openapi.Operation
+		public []string // the paths that say security: []
+		keyed  []string // the paths that require "key"
+	}{
+		{"no schemes", openapi.Info{}, ops[:1], []string{"/open"}, nil},
+		{"schemes, no default", openapi.Info{SecuritySchemes: map[string]openapi.SecurityScheme{"key": openapi.APIKeyHeader("X-Key")}},
+			ops, []string{"/open"}, []string{"/key"}},
+		{"a default", openapi.Info{SecuritySchemes: map[string]openapi.SecurityScheme{"key": openapi.APIKeyHeader("X-Key")}, Security: []string{"key"}},
+			ops, nil, []string{"/key"}}, // /open inherits the document's requirement
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := openapi.Build(tt.info, tt.ops)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, op := range tt.ops {
+				sec := doc.Paths.Find(op.Path).Get.Security
+				switch {
+				case slices.Contains(tt.public, op.Path):
+					if sec == nil || len(*sec) != 0 {
+						t.Errorf("%s: security %v, want []", op.Path, sec)
+					}
+				case slices.Contains(tt.keyed, op.Path):
+					if sec == nil || len(*sec) != 1 || (*sec)[0]["key"] == nil {
+						t.Errorf("%s: security %v, want [{key: []}]", op.Path, sec)
+					}
+				default:
+					if sec != nil {
+						t.Errorf("%s: security %v, want the document's", op.Path, *sec)
+					}
+				}
+			}
+			if err := doc.Validate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 func TestFramingErrors(t *testing.T) {
 	schemes := map[string]openapi.SecurityScheme{"bearer": openapi.BearerAuth("")}
 	tests := []struct {

@@ -19,17 +19,20 @@ import (
 //   - and types that are still alike (types declared inside functions)
 //     get a number in first-seen order: "User_2".
 //
+// The request side of a type that has one of its own carries its suffix
+// after the name: "UserInput", "models.UserInput".
+//
 // A name in reservedNames is kept for its framework type.
 func names(cs []*component) {
 	short := map[string][]*component{}
 	for _, c := range cs {
-		n := shortName(c.t)
+		n := shortName(c.t) + c.suffix
 		short[n] = append(short[n], c)
 	}
 	used := map[string]bool{}
 	var pending []*component // in first-seen order
 	for _, c := range cs {
-		n := shortName(c.t)
+		n := shortName(c.t) + c.suffix
 		if r, reserved := reservedNames[n]; reserved {
 			if r == c.t {
 				c.name = n
@@ -49,11 +52,11 @@ func names(cs []*component) {
 	for _, level := range []func(reflect.Type) string{pkgName, pkgPathName} {
 		count := map[string]int{}
 		for _, c := range pending {
-			count[level(c.t)+"."+qualifiedName(c.t)]++
+			count[level(c.t)+"."+qualifiedName(c.t)+c.suffix]++
 		}
 		var rest []*component
 		for _, c := range pending {
-			n := level(c.t) + "." + qualifiedName(c.t)
+			n := level(c.t) + "." + qualifiedName(c.t) + c.suffix
 			if count[n] == 1 && !used[n] {
 				c.name = n
 				used[n] = true
@@ -64,7 +67,7 @@ func names(cs []*component) {
 		pending = rest
 	}
 	for _, c := range pending {
-		base := pkgName(c.t) + "." + qualifiedName(c.t)
+		base := pkgName(c.t) + "." + qualifiedName(c.t) + c.suffix
 		for i := 2; ; i++ {
 			n := base + "_" + strconv.Itoa(i)
 			if !used[n] {

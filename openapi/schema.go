@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,26 +34,50 @@ const componentPrefix = "#/components/schemas/"
 // user type with the same name is qualified by its package.
 var reservedNames = map[string]reflect.Type{"Problem": problemType}
 
-// schemas turns Go types into schemas the way encoding/json renders them.
-// Named struct types become components; their names are chosen at the end,
-// once every type is known, so that they do not depend on the order in which
-// types were met (see names).
+// schemas turns Go types into schemas the way encoding/json renders them,
+// for one side of the exchange. Named struct types become components; their
+// names are chosen at the end, once every type is known, so that they do not
+// depend on the order in which types were met (see names).
+//
+// The sides differ in what a required property means. In what the server
+// reads (a request body), a field is required when its binding rule says it
+// must be sent. In what it writes (a response), a field is required when
+// encoding/json always writes it. A type met on both sides is one component
+// when both say the same, and two otherwise (see pair).
 type schemas struct {
-	comps map[reflect.Type]*component
+	*catalog
+	response bool // the side of what the server writes
+}
+
+// catalog holds the components of both sides.
+type catalog struct {
+	comps map[compKey]*component
 	order []*component // first-seen order, for the last tie-break
+}
+
+type compKey struct {
+	t        reflect.Type
+	response bool
 }
 
 // component is a named struct type described once and referenced by $ref.
 type component struct {
-	t      reflect.Type
-	schema *openapi3.Schema
-	refs   []*openapi3.SchemaRef // every reference, filled in by finish
-	name   string
+	t        reflect.Type
+	response bool
+	schema   *openapi3.Schema
+	refs     []*openapi3.SchemaRef // every reference, filled in by finish
+	suffix   string                // added to the type's name: "Input" for a request side of its own
+	name     string
 }
 
+// newSchemas returns the request side; its responses method gives the
+// response side, which shares its components.
 func newSchemas() *schemas {
-	return &schemas{comps: map[reflect.Type]*component{}}
+	return &schemas{catalog: &catalog{comps: map[compKey]*component{}}}
 }
+
+// responses returns the response side of s.
+func (s *schemas) responses() *schemas { return &schemas{catalog: s.catalog, response: true} }
 
 // isComponent reports whether t is described as a component.
 func isComponent(t reflect.Type) bool {
@@ -130,10 +155,11 @@ func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
 
 // componentRef describes t once and returns a new reference to it.
 func (s *schemas) componentRef(t reflect.Type) (*openapi3.SchemaRef, error) {
-	c, ok := s.comps[t]
+	key := compKey{t, s.response}
+	c, ok := s.comps[key]
 	if !ok {
-		c = &component{t: t, schema: &openapi3.Schema{}}
-		s.comps[t] = c
+		c = &component{t: t, response: s.response, schema: &openapi3.Schema{}}
+		s.comps[key] = c
 		s.order = append(s.order, c)
 		// Registered before its fields are described, so a type that
 		// contains itself refers to itself.
@@ -234,7 +260,9 @@ func intRange(t reflect.Type) (float64, float64) {
 }
 
 // object describes a struct as encoding/json renders it: its fields, with
-// `binding` rules as required fields and constraints.
+// `binding` rules as constraints, and as required fields on the request
+// side; on the response side the fields encoding/json always writes are
+// required.
 func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 	sc := openapi3.NewObjectSchema()
 	sc.Properties = openapi3.Schemas{}
@@ -249,7 +277,7 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 		binding := f.tag.Get("binding")
 		applyRules(ref, f.typ, binding)
 		sc.Properties[f.name] = documented(ref, f.tag.Get("doc"), f.tag.Get("example"))
-		if hasRule(binding, "required") {
+		if s.response && f.always || !s.response && hasRule(binding, "required") {
 			sc.Required = append(sc.Required, f.name)
 		}
 	}
@@ -276,14 +304,17 @@ type jsonField struct {
 	tag      reflect.StructTag
 	tagged   bool
 	asString bool
+	always   bool // encoding/json writes it whatever its value
 }
 
 // jsonFields lists the fields encoding/json writes for t, embedded fields
 // promoted, in the order it writes them.
 func jsonFields(t reflect.Type) []jsonField {
 	var all []jsonField
-	var walk func(t reflect.Type, index []int, seen map[reflect.Type]bool)
-	walk = func(t reflect.Type, index []int, seen map[reflect.Type]bool) {
+	// viaPointer: the fields are promoted through an embedded pointer,
+	// which encoding/json skips when it is nil.
+	var walk func(t reflect.Type, index []int, viaPointer bool, seen map[reflect.Type]bool)
+	walk = func(t reflect.Type, index []int, viaPointer bool, seen map[reflect.Type]bool) {
 		if seen[t] {
 			return
 		}
@@ -306,7 +337,7 @@ func jsonFields(t reflect.Type) []jsonField {
 					continue
 				}
 				if name == "" && ft.Kind() == reflect.Struct {
-					walk(ft, idx, seen)
+					walk(ft, idx, viaPointer || sf.Type.Kind() == reflect.Pointer, seen)
 					continue
 				}
 			} else if !sf.IsExported() {
@@ -315,19 +346,24 @@ func jsonFields(t reflect.Type) []jsonField {
 			if sf.Type.Kind() == reflect.Func || sf.Type.Kind() == reflect.Chan {
 				continue // never JSON; a request type may carry one for its own use
 			}
-			f := jsonField{name: name, goName: sf.Name, index: idx, typ: sf.Type, tag: sf.Tag, tagged: name != ""}
+			f := jsonField{name: name, goName: sf.Name, index: idx, typ: sf.Type, tag: sf.Tag, tagged: name != "", always: !viaPointer}
 			if f.name == "" {
 				f.name = sf.Name
 			}
 			for o := range strings.SplitSeq(opts, ",") {
-				if o == "string" {
+				switch o {
+				case "string":
 					f.asString = true
+				case "omitzero":
+					f.always = false
+				case "omitempty":
+					f.always = f.always && neverEmpty(sf.Type)
 				}
 			}
 			all = append(all, f)
 		}
 	}
-	walk(t, nil, map[reflect.Type]bool{})
+	walk(t, nil, false, map[reflect.Type]bool{})
 
 	// encoding/json's dominance rule: the shallowest field of a name wins;
 	// at equal depth a tagged one wins; otherwise the name is dropped.
@@ -348,6 +384,12 @@ func jsonFields(t reflect.Type) []jsonField {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return lessIndex(out[i].index, out[j].index) })
 	return out
+}
+
+// neverEmpty reports whether omitempty never omits a value of type t: a
+// struct, or an array of some length, is never empty to encoding/json.
+func neverEmpty(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct || t.Kind() == reflect.Array && t.Len() > 0
 }
 
 func dominant(fs []jsonField) (jsonField, bool) {
@@ -399,6 +441,7 @@ func lessIndex(a, b []int) bool {
 
 // finish names every component and writes it into comps.
 func (s *schemas) finish(comps openapi3.Schemas) {
+	s.pair()
 	names(s.order)
 	for _, c := range s.order {
 		for _, r := range c.refs {
@@ -406,4 +449,70 @@ func (s *schemas) finish(comps openapi3.Schemas) {
 		}
 		comps[c.name] = &openapi3.SchemaRef{Value: c.schema}
 	}
+}
+
+// pair decides, for each type described on both sides, whether one
+// component serves both: when the two schemas are the same, references
+// included. Otherwise the response side keeps the type's name and the
+// request side is named with the suffix "Input".
+func (s *catalog) pair() {
+	ids := map[reflect.Type]int{}
+	var both []reflect.Type
+	for _, c := range s.order {
+		if _, ok := ids[c.t]; !ok {
+			ids[c.t] = len(ids)
+		} else {
+			both = append(both, c.t)
+		}
+	}
+	if len(both) == 0 {
+		return
+	}
+	// Two schemas are the same when they render the same with every
+	// reference labelled by its target: the type, and its side when the
+	// type is split. Splitting a type may make the schemas that refer to
+	// it differ, so this runs until nothing more splits.
+	split := map[reflect.Type]bool{}
+	render := func(c *component) string {
+		b, _ := json.Marshal(c.schema) // a schema of ours always marshals
+		return string(b)
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, c := range s.order {
+			label := componentPrefix + strconv.Itoa(ids[c.t])
+			if split[c.t] {
+				label += "." + strconv.FormatBool(c.response)
+			}
+			for _, r := range c.refs {
+				r.Ref = label
+			}
+		}
+		for _, t := range both {
+			in, out := s.comps[compKey{t, false}], s.comps[compKey{t, true}]
+			if !split[t] && render(in) != render(out) {
+				split[t], changed = true, true
+			}
+		}
+	}
+	var order []*component
+	placed := map[reflect.Type]bool{}
+	for _, c := range s.order {
+		_, paired := s.comps[compKey{c.t, !c.response}]
+		switch {
+		case !paired || split[c.t]:
+			if paired && !c.response {
+				c.suffix = "Input"
+			}
+			order = append(order, c)
+		case !placed[c.t]:
+			// One component for both, kept where the first was met.
+			in, out := s.comps[compKey{c.t, false}], s.comps[compKey{c.t, true}]
+			out.refs = append(out.refs, in.refs...)
+			in.refs = nil
+			order = append(order, out)
+			placed[c.t] = true
+		}
+	}
+	s.order = order
 }
