@@ -350,9 +350,11 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		if err != nil {
 			return nil, false, fmt.Errorf("%s.%s: %w", plan.Type, f.Name, err)
 		}
-		if sf := plan.Type.FieldByIndex(f.Index); hasOption(sf.Tag.Get("json"), "string") {
+		sf := plan.Type.FieldByIndex(f.Index)
+		if hasOption(sf.Tag.Get("json"), "string") {
 			ref = stringified(ref)
 		}
+		nilIsNull(ref, f.Type, f.Required || hasOption(sf.Tag.Get("json"), "omitempty") || hasOption(sf.Tag.Get("json"), "omitzero"))
 		applyRules(ref, f.Type, f.Binding)
 		sc.Properties[f.Key] = documented(ref, f.Doc, f.Example)
 		if f.Required {
@@ -507,7 +509,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		}}}}
 		return status, r, nil
 	case jsonRespType:
-		resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+		resp.Content = openapi3.NewContentWithJSONSchema(anything())
 		return status, resp, nil
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
@@ -517,7 +519,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		if t == responseType {
 			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
 		} else {
-			resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+			resp.Content = openapi3.NewContentWithJSONSchema(anything())
 		}
 		return status, resp, nil
 	}
@@ -525,6 +527,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
+	nilIsNull(ref, t, false) // a nil slice or map is sent as null
 	resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
 	return status, resp, nil
 }

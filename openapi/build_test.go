@@ -271,7 +271,7 @@ func TestExactSchemas(t *testing.T) {
 				"role": {"type": "string", "enum": ["admin", "member", "guest"]},
 				"age": {"type": "integer", "format": "int64", "nullable": true, "minimum": 0, "maximum": 150},
 				"address": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
-				"tags": {"type": "array", "maxItems": 10, "items": {"type": "string", "minLength": 2}},
+				"tags": {"type": "array", "nullable": true, "maxItems": 10, "items": {"type": "string", "minLength": 2}},
 				"labels": {"type": "object", "additionalProperties": {"type": "string"}},
 				"born": {"type": "string", "format": "date-time"},
 				"friends": {"type": "array", "items": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/openapi_test.User"}]}}
@@ -280,7 +280,7 @@ func TestExactSchemas(t *testing.T) {
 		{"generic PageUser", doc.Components.Schemas["PageUser"], `{
 			"type": "object",
 			"properties": {
-				"items": {"type": "array", "items": {"$ref": "#/components/schemas/openapi_test.User"}},
+				"items": {"type": "array", "nullable": true, "items": {"$ref": "#/components/schemas/openapi_test.User"}},
 				"next": {"type": "string"}
 			}
 		}`},
@@ -291,7 +291,7 @@ func TestExactSchemas(t *testing.T) {
 			{"in": "query", "name": "limit", "required": true, "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100}},
 			{"in": "query", "name": "sort", "schema": {"type": "string", "enum": ["asc", "desc"]}},
 			{"in": "query", "name": "since", "schema": {"type": "string", "format": "date-time"}},
-			{"in": "query", "name": "timeout", "schema": {"type": "string", "description": "a duration: a number with a unit, like 300ms, 1.5s or 2h45m", "example": "1.5s"}},
+			{"in": "query", "name": "timeout", "schema": {"type": "string", "description": "a duration: a number with a unit, like 300ms, 1.5s or 2h45m", "example": "1.5s", "pattern": "^[-+]?(0|((\\d+\\.?\\d*|\\.\\d+)(ns|us|µs|μs|ms|s|m|h))+)$"}},
 			{"in": "header", "name": "X-Trace-Id", "schema": {"type": "string", "format": "uuid"}},
 			{"in": "cookie", "name": "session", "required": true, "schema": {"type": "string"}}
 		]`},

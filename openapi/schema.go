@@ -26,6 +26,9 @@ var (
 	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
+// durationPattern matches the text time.ParseDuration reads.
+const durationPattern = `^[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$`
+
 // componentPrefix starts every reference to a component schema.
 const componentPrefix = "#/components/schemas/"
 
@@ -69,12 +72,13 @@ func special(t reflect.Type, param bool) *openapi3.Schema {
 	case uuidType:
 		return openapi3.NewUUIDSchema()
 	case rawMessageType:
-		return openapi3.NewSchema()
+		return anything()
 	case durationType:
 		if param {
 			s := openapi3.NewStringSchema()
 			s.Description = "a duration: a number with a unit, like 300ms, 1.5s or 2h45m"
 			s.Example = "1.5s"
+			s.Pattern = durationPattern
 			return s
 		}
 		s := openapi3.NewInt64Schema()
@@ -88,7 +92,7 @@ func special(t reflect.Type, param bool) *openapi3.Schema {
 		return nil
 	}
 	if t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType) {
-		return openapi3.NewSchema() // renders itself: anything
+		return anything() // renders itself
 	}
 	if t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
 		return openapi3.NewStringSchema()
@@ -160,7 +164,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		reflect.Float32, reflect.Float64:
 		return numberSchema(t), nil
 	case reflect.Interface:
-		return openapi3.NewSchema(), nil
+		return anything(), nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return openapi3.NewBytesSchema(), nil // base64, as encoding/json does
@@ -171,6 +175,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
+		nilIsNull(items, t.Elem(), false)
 		sc := openapi3.NewArraySchema()
 		sc.Items = items
 		if t.Kind() == reflect.Array {
@@ -189,6 +194,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
+		nilIsNull(vals, t.Elem(), false)
 		sc := openapi3.NewObjectSchema()
 		sc.AdditionalProperties = openapi3.AdditionalProperties{Schema: vals}
 		return sc, nil
@@ -247,6 +253,7 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 			ref = stringified(ref)
 		}
 		binding := f.tag.Get("binding")
+		nilIsNull(ref, f.typ, f.omitted || hasRule(binding, "required"))
 		applyRules(ref, f.typ, binding)
 		sc.Properties[f.name] = documented(ref, f.tag.Get("doc"), f.tag.Get("example"))
 		if hasRule(binding, "required") {
@@ -254,6 +261,25 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 		}
 	}
 	return sc, nil
+}
+
+// anything is the schema of a value that may be any JSON, null included:
+// an interface, a json.RawMessage, a type that renders itself. OpenAPI 3.0
+// allows null only where a schema says nullable.
+func anything() *openapi3.Schema { return &openapi3.Schema{Nullable: true} }
+
+// nilIsNull marks the schema of a slice or map nullable: encoding/json
+// writes a nil one as null, and the document must say so. It leaves out a
+// field that cannot be null: one that is omitted when empty (omitempty,
+// omitzero) or required (a required field must be sent with a value). Types
+// that render themselves (json.Marshaler) say nothing of null here.
+func nilIsNull(ref *openapi3.SchemaRef, t reflect.Type, notNull bool) {
+	if notNull || ref == nil || ref.Ref != "" || ref.Value == nil {
+		return
+	}
+	if (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) && special(t, false) == nil {
+		ref.Value.Nullable = true
+	}
 }
 
 // stringified is the schema of a field tagged `json:",string"`: numbers and
@@ -276,6 +302,7 @@ type jsonField struct {
 	tag      reflect.StructTag
 	tagged   bool
 	asString bool
+	omitted  bool // omitempty or omitzero: a nil slice or map is left out
 }
 
 // jsonFields lists the fields encoding/json writes for t, embedded fields
@@ -320,8 +347,11 @@ func jsonFields(t reflect.Type) []jsonField {
 				f.name = sf.Name
 			}
 			for o := range strings.SplitSeq(opts, ",") {
-				if o == "string" {
+				switch o {
+				case "string":
 					f.asString = true
+				case "omitempty", "omitzero":
+					f.omitted = true
 				}
 			}
 			all = append(all, f)
