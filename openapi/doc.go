@@ -17,7 +17,9 @@
 // tag rules), JSON bodies from its other fields, form bodies from its form
 // and file tags. `binding:"required"` makes a field required, and the
 // validator rules oneof, min, max, len, gt, gte, lt, lte, email, url and uuid
-// become enums, bounds and formats. Named struct types become component
+// become enums, bounds and formats; alpha, alphanum, numeric, number and
+// hexadecimal become the patterns the validator matches, and a
+// time.Duration parameter gets the pattern of time.ParseDuration. Named struct types become component
 // schemas; a name shared by types of different packages is qualified by the
 // package ("models.User"), and generic types get flat names (Page[x.User] is
 // "PageUser"). The response type chooses the content: a plain value is

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-playground/validator/v10"
 
 	"github.com/replicaflow/replicaflow/openapi"
 )
@@ -132,6 +133,33 @@ func TestDurationPattern(t *testing.T) {
 		_, err := time.ParseDuration(s)
 		if re.MatchString(s) != (err == nil) {
 			t.Errorf("%q: pattern matches %v, time.ParseDuration error %v", s, re.MatchString(s), err)
+		}
+	}
+}
+
+// TestCharacterRules checks that the patterns of the validator's character
+// rules accept what the validator accepts.
+func TestCharacterRules(t *testing.T) {
+	type In struct {
+		Alpha    string `json:"alpha" binding:"alpha"`
+		Alphanum string `json:"alphanum" binding:"alphanum"`
+		Numeric  string `json:"numeric" binding:"numeric"`
+		Number   string `json:"number" binding:"number"`
+		Hex      string `json:"hex" binding:"hexadecimal"`
+	}
+	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{{Method: "POST", Path: "/in", Request: reflect.TypeFor[In]()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Paths.Find("/in").Post.RequestBody.Value.Content.Get("application/json").Schema.Value.Properties
+	v := validator.New()
+	rules := map[string]string{"alpha": "alpha", "alphanum": "alphanum", "numeric": "numeric", "number": "number", "hex": "hexadecimal"}
+	for field, rule := range rules {
+		re := regexp.MustCompile(props[field].Value.Pattern)
+		for _, s := range []string{"", "abc", "ABC9", "a b", "é", "12", "-1.5", "+3", "1.", "0x1F", "ff", "g", "1e3"} {
+			if got, want := re.MatchString(s), v.Var(s, rule) == nil; got != want {
+				t.Errorf("%s %q: pattern matches %v, validator accepts %v", rule, s, got, want)
+			}
 		}
 	}
 }
