@@ -90,6 +90,10 @@ type Result struct {
 
 // Suite checks cases against one app and its document.
 type Suite struct {
+	// Header is sent with every case that does not set it (credentials,
+	// say).
+	Header http.Header
+
 	h      http.Handler
 	doc    *openapi3.T
 	router routers.Router
@@ -158,8 +162,8 @@ func (s *Suite) Run(t *testing.T, cases []Case) {
 	t.Logf("%d cases, %d accepted by the document", len(cases), accepted)
 }
 
-// request builds the case's request.
-func (c Case) request() *http.Request {
+// request builds the case's request, with the suite's headers.
+func (s *Suite) request(c Case) *http.Request {
 	var body io.Reader
 	if c.Body != nil {
 		body = bytes.NewReader(c.Body)
@@ -167,6 +171,11 @@ func (c Case) request() *http.Request {
 	req := httptest.NewRequest(c.Method, c.Target, body)
 	for k, vs := range c.Header {
 		req.Header[k] = append([]string(nil), vs...)
+	}
+	for k, vs := range s.Header {
+		if _, ok := req.Header[k]; !ok {
+			req.Header[k] = append([]string(nil), vs...)
+		}
 	}
 	return req
 }
@@ -178,7 +187,7 @@ func (s *Suite) Check(c Case) Result {
 	var r Result
 	fail := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
 
-	probe := c.request()
+	probe := s.request(c)
 	route, params, findErr := s.router.FindRoute(probe)
 	head := false
 	if findErr != nil && c.Method == http.MethodHead {
@@ -212,7 +221,7 @@ func (s *Suite) Check(c Case) Result {
 	}
 
 	rec := httptest.NewRecorder()
-	s.h.ServeHTTP(rec, c.request())
+	s.h.ServeHTTP(rec, s.request(c))
 	res := rec.Result()
 	r.Status, r.Header = res.StatusCode, res.Header
 	r.Body, _ = io.ReadAll(res.Body)
