@@ -387,7 +387,7 @@ var (
 
 // responses adds the success answer and the problem details the framework
 // can answer with: 400 and 422 when input binds, 413 and 415 when a body
-// does, 500 and 503 always.
+// does, 426 for a WebSocket, 500 and 503 always.
 func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.Plan) error {
 	o.Responses = openapi3.NewResponses()
 	status := op.Status
@@ -410,6 +410,9 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		return err
 	}
 	codes := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if op.WebSocket {
+		codes = append(codes, http.StatusUpgradeRequired) // a request without an upgrade
+	}
 	if plan != nil && !plan.Raw {
 		codes = append(codes, http.StatusBadRequest, http.StatusUnprocessableEntity)
 		if plan.HasBody || plan.HasForm {
@@ -447,6 +450,7 @@ var problemDescriptions = map[int]string{
 	http.StatusRequestEntityTooLarge: "Content Too Large: the body is over the endpoint's limit",
 	http.StatusUnsupportedMediaType:  "Unsupported Media Type: the body is not of a type the endpoint reads",
 	http.StatusUnprocessableEntity:   "Unprocessable Content: the input did not validate; errors lists each field",
+	http.StatusUpgradeRequired:       "Upgrade Required: the endpoint speaks WebSocket; send an upgrade request",
 	http.StatusInternalServerError:   "Internal Server Error",
 	http.StatusServiceUnavailable:    "Service Unavailable: overloaded or shutting down; retry after Retry-After",
 }

@@ -185,7 +185,7 @@ func TestStatusesAndContentTypes(t *testing.T) {
 		{"GET", "/pages/events", []string{"200", "500", "503"}, "text/event-stream"},
 		{"GET", "/pages/any", []string{"200", "500", "503"}, "*/*"},
 		{"POST", "/pages/raw", []string{"200", "500", "503"}, "application/json"},
-		{"GET", "/pages/ws", []string{"101", "500", "503"}, ""},
+		{"GET", "/pages/ws", []string{"101", "426", "500", "503"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
