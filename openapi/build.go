@@ -325,7 +325,10 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 }
 
 // jsonBody is the schema of a struct's body fields: the type's component
-// when every field is in the body, an object of those fields otherwise.
+// when every field is in the body, an object of those fields otherwise. A
+// body that refuses unknown fields (Plan.RefuseUnknown) is always such an
+// object, with additionalProperties false: the component may serve
+// endpoints that ignore them.
 func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, error) {
 	required := false
 	all := true
@@ -336,7 +339,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 			required = true
 		}
 	}
-	if all && isComponent(plan.Type) {
+	if all && isComponent(plan.Type) && !plan.RefuseUnknown {
 		ref, err := b.schemas.ref(plan.Type)
 		return ref, required, err
 	}
@@ -360,6 +363,10 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		if f.Required {
 			sc.Required = append(sc.Required, f.Key)
 		}
+	}
+	if plan.RefuseUnknown {
+		no := false
+		sc.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
 	}
 	return openapi3.NewSchemaRef("", sc), required, nil
 }

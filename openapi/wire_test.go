@@ -163,3 +163,30 @@ func TestCharacterRules(t *testing.T) {
 		}
 	}
 }
+
+// Strict is a request type that refuses unknown fields.
+type Strict struct {
+	Name string `json:"name" binding:"required"`
+}
+
+func (Strict) RefuseUnknownFields() {}
+
+// TestStrictBody checks that a body that refuses unknown fields says so,
+// without changing the component that other endpoints share.
+func TestStrictBody(t *testing.T) {
+	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+		{Method: "POST", Path: "/strict", Request: reflect.TypeFor[Strict]()},
+		{Method: "GET", Path: "/strict", Response: reflect.TypeFor[Strict]()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := doc.Paths.Find("/strict").Post.RequestBody.Value.Content.Get("application/json").Schema
+	if body.Ref != "" || body.Value.AdditionalProperties.Has == nil || *body.Value.AdditionalProperties.Has ||
+		body.Value.Properties["name"] == nil || len(body.Value.Required) != 1 {
+		t.Errorf("strict body: %s", schemaJSON(t, body))
+	}
+	if c := doc.Components.Schemas["Strict"]; c == nil || c.Value.AdditionalProperties.Has != nil {
+		t.Errorf("the component changed: %v", c)
+	}
+}

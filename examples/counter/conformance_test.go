@@ -35,6 +35,12 @@ func TestConformance(t *testing.T) {
 		{Name: "configure step 0", Method: "POST", Target: admin + "primary-counter/configure", Header: json, Body: []byte(`{"initial_value":1,"step":0}`), Status: 422,
 			Unstated: "one configure operation serves every class: the counter's rules are its own"},
 		{Name: "status", Method: "GET", Target: admin + "primary-counter", Status: 200},
+		{Name: "register an unknown field", Method: "POST", Target: admin + "register", Header: json, Body: []byte(`{"service_name":"counter","colour":"red"}`), Status: 422},
+		{Name: "register no class", Method: "POST", Target: admin + "register", Header: json, Body: []byte(`{"service_name":"nope"}`), Status: 404},
+		{Name: "stop", Method: "POST", Target: admin + "primary-counter/stop", Status: 200},
+		{Name: "value when stopped", Method: "GET", Target: "/primary-counter/value", Status: 503},
+		{Name: "stop again", Method: "POST", Target: admin + "primary-counter/stop", Status: 409},
+		{Name: "deregister", Method: "DELETE", Target: admin + "primary-counter", Status: 200},
 		{Name: "no token", Method: "GET", Target: "/admin/services", Header: http.Header{"Authorization": {"Bearer wrong"}}, Status: 401},
 	}
 	s.Run(t, append(s.Generate(), cases...))
