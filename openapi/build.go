@@ -417,6 +417,15 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		return err
 	}
 	codes := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if rt := op.Response; rt != nil && !op.WebSocket {
+		for rt.Kind() == reflect.Pointer {
+			rt = rt.Elem()
+		}
+		if rt == fileType {
+			fileResponses(o, op.ContentType)
+			codes = append(codes, http.StatusNotFound)
+		}
+	}
 	if op.WebSocket {
 		codes = append(codes, http.StatusUpgradeRequired) // a request without an upgrade
 	}
@@ -450,6 +459,29 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		o.AddResponse(code, resp)
 	}
 	return nil
+}
+
+// fileResponses adds what net/http's file serving answers besides the
+// file: a part of it (206, one range as the file's type, several as
+// multipart/byteranges), 304 to a conditional request, and 416, as plain
+// text, to a range past the end.
+func fileResponses(o *openapi3.Operation, contentType string) {
+	binary := openapi3.NewStringSchema()
+	binary.Format = "binary"
+	partial := openapi3.NewResponse().WithDescription("Partial Content: the ranges the Range header asked for")
+	partial.Content = openapi3.NewContentWithSchema(binary, []string{cmp.Or(contentType, "*/*")})
+	if contentType != "" {
+		partial.Content["multipart/byteranges"] = openapi3.NewMediaType().WithSchema(binary)
+	}
+	partial.Headers = openapi3.Headers{"Content-Range": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Description: "the range sent, for a single range",
+		Schema:      openapi3.NewStringSchema().NewRef(),
+	}}}}
+	o.AddResponse(http.StatusPartialContent, partial)
+	o.AddResponse(http.StatusNotModified, openapi3.NewResponse().WithDescription("Not Modified: the copy the client holds is current"))
+	o.AddResponse(http.StatusRequestedRangeNotSatisfiable, openapi3.NewResponse().
+		WithDescription("Range Not Satisfiable: no range of the Range header is in the file").
+		WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/plain"})))
 }
 
 var problemDescriptions = map[int]string{

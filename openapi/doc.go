@@ -25,7 +25,7 @@
 // "PageUser"). The response type chooses the content: a plain value is
 // JSON, the types of package responses their own media types: File and
 // Streaming as any type ("*/*") unless Operation.ContentType names the one
-// they send, a Redirect with the operation's 3xx status (307 by default).
+// they send (a File also with its 206, 304, 404 and 416), a Redirect with the operation's 3xx status (307 by default).
 // Every operation documents problem details (RFC 9457) for the errors the
 // framework can answer with, and for those listed in Operation.Errors.
 //

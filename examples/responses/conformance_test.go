@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/flowtest"
@@ -31,8 +33,19 @@ func TestConformance(t *testing.T) {
 		{Name: "ticks without n", Method: "GET", Target: "/ticks"},
 		{Name: "item 1", Method: "GET", Target: "/items/1", Status: 200},
 		{Name: "item 2 not found", Method: "GET", Target: "/items/2", Status: 404},
+		{Name: "file range", Method: "GET", Target: "/file", Header: http.Header{"Range": {"bytes=0-3"}}, Status: 206},
+		{Name: "file range past the end", Method: "GET", Target: "/file", Header: http.Header{"Range": {"bytes=100-200"}}, Status: 416},
+		{Name: "file two ranges", Method: "GET", Target: "/file", Header: http.Header{"Range": {"bytes=0-1,3-4"}}, Status: 206},
+		{Name: "file not modified", Method: "GET", Target: "/file", Header: http.Header{"If-Modified-Since": {time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}}, Status: 304},
 	}
 	s.Run(t, append(s.Generate(), cases...))
+
+	// The file gone: 404, as problem details.
+	gone := NewApp(filepath.Join(t.TempDir(), "gone.txt"), flow.Logger(flowtest.Logger(t)))
+	flowtest.New(t, gone)
+	conformance.ForFlow(t, gone).Run(t, []conformance.Case{
+		{Name: "file gone", Method: "GET", Target: "/file", Status: 404},
+	})
 }
 
 var jsonHeader = map[string][]string{"Content-Type": {"application/json"}}
