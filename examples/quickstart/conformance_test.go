@@ -33,7 +33,9 @@ func TestConformance(t *testing.T) {
 		{Name: "users unicode", Method: "GET", Target: "/users/%C3%A9mile", Status: 200},
 		{Name: "users space", Method: "GET", Target: "/users/a%20b", Status: 200},
 		{Name: "users trailing slash", Method: "GET", Target: "/users/ada/"},
-		{Name: "GET / wrong method", Method: "GET", Target: "/"},
+		{Name: "users encoded slash", Method: "GET", Target: "/users/a%2Fb"},
+		{Name: "echo JSON with a charset", Method: "POST", Target: "/", Header: http.Header{"Content-Type": {"application/json; charset=utf-8"}}, Body: []byte(`{"val":1}`), Status: 200},
+		{Name: "my_int empty", Method: "GET", Target: "/my_endpoint?my_int="},
 	}
 	s.Run(t, append(s.Generate(), cases...))
 }
