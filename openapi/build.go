@@ -552,7 +552,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		}}}}
 		return status, r, nil
 	case jsonRespType:
-		resp.Content = openapi3.NewContentWithJSONSchema(anything())
+		resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
 		return status, resp, nil
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
@@ -562,7 +562,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		if t == responseType {
 			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
 		} else {
-			resp.Content = openapi3.NewContentWithJSONSchema(anything())
+			resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
 		}
 		return status, resp, nil
 	}

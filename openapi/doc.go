@@ -29,10 +29,11 @@
 // Every operation documents problem details (RFC 9457) for the errors the
 // framework can answer with, and for those listed in Operation.Errors.
 //
-// Nil slices, maps and interfaces are sent as null, as encoding/json writes
-// them, so their schemas are nullable, except for fields that cannot be
-// null: those tagged omitempty or omitzero (left out instead) and those
-// `binding:"required"` (sent with a value).
+// Nil slices and maps are sent as null, as encoding/json writes them, so
+// their schemas are nullable, except for fields that cannot be null: those
+// tagged omitempty or omitzero (left out instead) and those
+// `binding:"required"` (sent with a value). An interface or a
+// json.RawMessage is {}, which allows any value, null included.
 //
 // # Framing
 //

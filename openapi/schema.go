@@ -72,7 +72,7 @@ func special(t reflect.Type, param bool) *openapi3.Schema {
 	case uuidType:
 		return openapi3.NewUUIDSchema()
 	case rawMessageType:
-		return anything()
+		return openapi3.NewSchema()
 	case durationType:
 		if param {
 			s := openapi3.NewStringSchema()
@@ -92,7 +92,7 @@ func special(t reflect.Type, param bool) *openapi3.Schema {
 		return nil
 	}
 	if t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType) {
-		return anything() // renders itself
+		return openapi3.NewSchema() // renders itself: anything
 	}
 	if t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
 		return openapi3.NewStringSchema()
@@ -164,7 +164,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		reflect.Float32, reflect.Float64:
 		return numberSchema(t), nil
 	case reflect.Interface:
-		return anything(), nil
+		return openapi3.NewSchema(), nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return openapi3.NewBytesSchema(), nil // base64, as encoding/json does
@@ -262,11 +262,6 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 	}
 	return sc, nil
 }
-
-// anything is the schema of a value that may be any JSON, null included:
-// an interface, a json.RawMessage, a type that renders itself. OpenAPI 3.0
-// allows null only where a schema says nullable.
-func anything() *openapi3.Schema { return &openapi3.Schema{Nullable: true} }
 
 // nilIsNull marks the schema of a slice or map nullable: encoding/json
 // writes a nil one as null, and the document must say so. It leaves out a

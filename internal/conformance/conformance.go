@@ -111,6 +111,7 @@ func New(h http.Handler, spec []byte) (*Suite, error) {
 		return nil, fmt.Errorf("the document is not valid: %w", err)
 	}
 	doc.Servers = nil
+	UntypedPermitsNull(doc)
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		return nil, err
