@@ -10,7 +10,6 @@ import (
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/metrics"
 	"github.com/replicaflow/replicaflow/openapi"
-	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -145,7 +144,10 @@ func (f *Flow) ownOperations() []openapi.Operation {
 	}
 	p := m.Prefix()
 	named := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}
-	raw := reflect.TypeFor[requests.Request]()
+	// A configuration is the class's own JSON object: read as JSON (415
+	// otherwise, 413 over manage.MaxBody), refused 400 when malformed and
+	// 422 when it does not validate.
+	config := reflect.TypeFor[map[string]any]()
 	for _, op := range []openapi.Operation{
 		{Method: "GET", Path: p, Summary: "The app and its services", Response: reflect.TypeFor[manage.AppStatus]()},
 		{Method: "GET", Path: p + "/services", Summary: "List services", Response: reflect.TypeFor[manage.ServiceList]()},
@@ -156,9 +158,9 @@ func (f *Flow) ownOperations() []openapi.Operation {
 		{Method: "POST", Path: p + "/services/:name/start", Summary: "Start a service", Response: reflect.TypeFor[manage.Result]()},
 		{Method: "POST", Path: p + "/services/:name/stop", Summary: "Stop a service", Response: reflect.TypeFor[manage.Result]()},
 		{Method: "POST", Path: p + "/services/:name/configure", Summary: "Configure a service",
-			Request: raw, Response: reflect.TypeFor[manage.Result]()},
+			Request: config, Response: reflect.TypeFor[manage.Result]()},
 		{Method: "POST", Path: p + "/services/:name/configure_and_start", Summary: "Configure and start a service",
-			Request: raw, Response: reflect.TypeFor[manage.Result]()},
+			Request: config, Response: reflect.TypeFor[manage.Result]()},
 	} {
 		op.Tags, op.Security, op.Errors = []string{"management"}, security, named
 		ops = append(ops, op)

@@ -166,3 +166,36 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("readyz: %d %s", res.Status, res.Body)
 	}
 }
+
+// TestHealthRoutes checks that the health checks answer GET and HEAD at
+// their own path only, and problem details otherwise.
+func TestHealthRoutes(t *testing.T) {
+	c := flowtest.New(t, flow.New(flow.Logger(slogTo(nil))))
+	for _, path := range []string{"/healthz", "/readyz"} {
+		tests := []struct {
+			method, path string
+			status       int
+		}{
+			{"GET", path, 200},
+			{"HEAD", path, 200},
+			{"POST", path, 405},
+			{"DELETE", path, 405},
+			{"GET", path + "/more", 404},
+		}
+		for _, tt := range tests {
+			res := c.Request(tt.method, tt.path, nil)
+			if res.Status != tt.status {
+				t.Errorf("%s %s: %d, want %d", tt.method, tt.path, res.Status, tt.status)
+				continue
+			}
+			if tt.status >= 400 {
+				if p := res.Problem(); p.Status != tt.status {
+					t.Errorf("%s %s: problem %+v", tt.method, tt.path, p)
+				}
+			}
+			if tt.status == 405 && res.Header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%s %s: Allow %q", tt.method, tt.path, res.Header.Get("Allow"))
+			}
+		}
+	}
+}

@@ -42,6 +42,13 @@ func (m *Manager) newHandler() http.Handler {
 	g.POST("/services/:name/stop", m.postStop)
 	g.POST("/services/:name/configure", m.postConfigure)
 	g.POST("/services/:name/configure_and_start", m.postConfigureAndStart)
+	// HEAD answers on every GET route, as net/http's file server and the
+	// services' routes do; the server drops the body.
+	for _, r := range e.Routes() {
+		if r.Method == http.MethodGet {
+			e.HEAD(r.Path, r.HandlerFunc)
+		}
+	}
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !guard.Allowed(m.token, w, r) {

@@ -256,6 +256,13 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	// HEAD answers on the GET routes, as the GET would, without a body.
+	for _, path := range []string{"/admin", "/admin/services", "/admin/services/p"} {
+		h.must("HEAD", path, nil, 200)
+	}
+	if a := h.call("HEAD", "/admin/services/ghost", nil); a.status != 404 {
+		t.Errorf("HEAD of an unknown service: %d, want 404", a.status)
+	}
 	// None of the refused calls changed anything.
 	var list manage.ServiceList
 	h.must("GET", "/admin/services", nil, 200).decode(t, &list)

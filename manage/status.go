@@ -82,6 +82,10 @@ type Registration struct {
 	InstanceName string `json:"instance_name"`
 }
 
+// RefuseUnknownFields marks Registration as requests.StrictJSON: a
+// misspelt field is refused (422), and the OpenAPI document says so.
+func (Registration) RefuseUnknownFields() {}
+
 // Registered is the answer of POST /services/register.
 type Registered struct {
 	Status  string `json:"status"`

@@ -326,7 +326,10 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 }
 
 // jsonBody is the schema of a struct's body fields: the type's component
-// when every field is in the body, an object of those fields otherwise.
+// when every field is in the body, an object of those fields otherwise. A
+// body that refuses unknown fields (Plan.RefuseUnknown) is always such an
+// object, with additionalProperties false: the component may serve
+// endpoints that ignore them.
 func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, error) {
 	required := false
 	all := true
@@ -337,7 +340,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 			required = true
 		}
 	}
-	if all && isComponent(plan.Type) {
+	if all && isComponent(plan.Type) && !plan.RefuseUnknown {
 		ref, err := b.in.ref(plan.Type)
 		return ref, required, err
 	}
@@ -351,14 +354,20 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		if err != nil {
 			return nil, false, fmt.Errorf("%s.%s: %w", plan.Type, f.Name, err)
 		}
-		if sf := plan.Type.FieldByIndex(f.Index); hasOption(sf.Tag.Get("json"), "string") {
+		sf := plan.Type.FieldByIndex(f.Index)
+		if hasOption(sf.Tag.Get("json"), "string") {
 			ref = stringified(ref)
 		}
+		nilIsNull(ref, f.Type, f.Required || hasOption(sf.Tag.Get("json"), "omitempty") || hasOption(sf.Tag.Get("json"), "omitzero"))
 		applyRules(ref, f.Type, f.Binding)
 		sc.Properties[f.Key] = documented(ref, f.Doc, f.Example)
 		if f.Required {
 			sc.Required = append(sc.Required, f.Key)
 		}
+	}
+	if plan.RefuseUnknown {
+		no := false
+		sc.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
 	}
 	return openapi3.NewSchemaRef("", sc), required, nil
 }
@@ -386,7 +395,7 @@ var (
 
 // responses adds the success answer and the problem details the framework
 // can answer with: 400 and 422 when input binds, 413 and 415 when a body
-// does, 500 and 503 always.
+// does, 426 for a WebSocket, 500 and 503 always.
 func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.Plan) error {
 	o.Responses = openapi3.NewResponses()
 	status := op.Status
@@ -409,6 +418,18 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		return err
 	}
 	codes := []int{http.StatusInternalServerError, http.StatusServiceUnavailable}
+	if rt := op.Response; rt != nil && !op.WebSocket {
+		for rt.Kind() == reflect.Pointer {
+			rt = rt.Elem()
+		}
+		if rt == fileType {
+			fileResponses(o, op.ContentType)
+			codes = append(codes, http.StatusNotFound)
+		}
+	}
+	if op.WebSocket {
+		codes = append(codes, http.StatusUpgradeRequired) // a request without an upgrade
+	}
 	if plan != nil && !plan.Raw {
 		codes = append(codes, http.StatusBadRequest, http.StatusUnprocessableEntity)
 		if plan.HasBody || plan.HasForm {
@@ -441,11 +462,35 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 	return nil
 }
 
+// fileResponses adds what net/http's file serving answers besides the
+// file: a part of it (206, one range as the file's type, several as
+// multipart/byteranges), 304 to a conditional request, and 416, as plain
+// text, to a range past the end.
+func fileResponses(o *openapi3.Operation, contentType string) {
+	binary := openapi3.NewStringSchema()
+	binary.Format = "binary"
+	partial := openapi3.NewResponse().WithDescription("Partial Content: the ranges the Range header asked for")
+	partial.Content = openapi3.NewContentWithSchema(binary, []string{cmp.Or(contentType, "*/*")})
+	if contentType != "" {
+		partial.Content["multipart/byteranges"] = openapi3.NewMediaType().WithSchema(binary)
+	}
+	partial.Headers = openapi3.Headers{"Content-Range": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+		Description: "the range sent, for a single range",
+		Schema:      openapi3.NewStringSchema().NewRef(),
+	}}}}
+	o.AddResponse(http.StatusPartialContent, partial)
+	o.AddResponse(http.StatusNotModified, openapi3.NewResponse().WithDescription("Not Modified: the copy the client holds is current"))
+	o.AddResponse(http.StatusRequestedRangeNotSatisfiable, openapi3.NewResponse().
+		WithDescription("Range Not Satisfiable: no range of the Range header is in the file").
+		WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/plain"})))
+}
+
 var problemDescriptions = map[int]string{
 	http.StatusBadRequest:            "Bad Request: the body or a parameter is malformed",
 	http.StatusRequestEntityTooLarge: "Content Too Large: the body is over the endpoint's limit",
 	http.StatusUnsupportedMediaType:  "Unsupported Media Type: the body is not of a type the endpoint reads",
 	http.StatusUnprocessableEntity:   "Unprocessable Content: the input did not validate; errors lists each field",
+	http.StatusUpgradeRequired:       "Upgrade Required: the endpoint speaks WebSocket; send an upgrade request",
 	http.StatusInternalServerError:   "Internal Server Error",
 	http.StatusServiceUnavailable:    "Service Unavailable: overloaded or shutting down; retry after Retry-After",
 }
@@ -526,6 +571,7 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
+	nilIsNull(ref, t, false) // a nil slice or map is sent as null
 	resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
 	return status, resp, nil
 }

@@ -16,15 +16,23 @@
 // tag rules), JSON bodies from its other fields, form bodies from its form
 // and file tags. `binding:"required"` makes a field required, and the
 // validator rules oneof, min, max, len, gt, gte, lt, lte, email, url and uuid
-// become enums, bounds and formats. Named struct types become component
+// become enums, bounds and formats; alpha, alphanum, numeric, number and
+// hexadecimal become the patterns the validator matches, and a
+// time.Duration parameter gets the pattern of time.ParseDuration. Named struct types become component
 // schemas; a name shared by types of different packages is qualified by the
 // package ("models.User"), and generic types get flat names (Page[x.User] is
 // "PageUser"). The response type chooses the content: a plain value is
 // JSON, the types of package responses their own media types: File and
 // Streaming as any type ("*/*") unless Operation.ContentType names the one
-// they send, a Redirect with the operation's 3xx status (307 by default).
+// they send (a File also with its 206, 304, 404 and 416), a Redirect with the operation's 3xx status (307 by default).
 // Every operation documents problem details (RFC 9457) for the errors the
 // framework can answer with, and for those listed in Operation.Errors.
+//
+// Nil slices and maps are sent as null, as encoding/json writes them, so
+// their schemas are nullable, except for fields that cannot be null: those
+// tagged omitempty or omitzero (left out instead) and those
+// `binding:"required"` (sent with a value). An interface or a
+// json.RawMessage is {}, which allows any value, null included.
 //
 // # Framing
 //

@@ -26,8 +26,9 @@ func hasRule(binding, rule string) bool {
 
 // applyRules writes the validator rules of a `binding` tag that JSON Schema
 // can say into ref: oneof as an enum, min/max/len/gt/gte/lt/lte as bounds
-// (of the value, the length or the number of items, after the type), and
-// email, url and uuid as formats. Rules after "dive" apply to the items. A
+// (of the value, the length or the number of items, after the type),
+// email, url and uuid as formats, and alpha, alphanum, numeric, number and
+// hexadecimal as patterns. Rules after "dive" apply to the items. A
 // component reference stays as it is: nothing may stand beside a $ref.
 func applyRules(ref *openapi3.SchemaRef, t reflect.Type, binding string) {
 	if binding == "" || ref == nil || ref.Ref != "" || ref.Value == nil {
@@ -76,12 +77,26 @@ func applyRules(ref *openapi3.SchemaRef, t reflect.Type, binding string) {
 			sc.Format = "uuid"
 		case "ipv4", "ipv6", "hostname":
 			sc.Format = name
+		case "alpha", "alphanum", "numeric", "number", "hexadecimal":
+			if sc.Type.Is("string") {
+				sc.Pattern = patterns[name]
+			}
 		case "datetime":
 			if param == "2006-01-02" {
 				sc.Format = "date"
 			}
 		}
 	}
+}
+
+// patterns are the validator's character rules as JSON Schema patterns, the
+// same regular expressions go-playground/validator matches.
+var patterns = map[string]string{
+	"alpha":       `^[a-zA-Z]+$`,
+	"alphanum":    `^[a-zA-Z0-9]+$`,
+	"numeric":     `^[-+]?[0-9]+(?:\.[0-9]+)?$`,
+	"number":      `^[0-9]+$`,
+	"hexadecimal": `^(0[xX])?[0-9a-fA-F]+$`,
 }
 
 // bound sets a lower (lo) or upper bound: on the value of a number, on the

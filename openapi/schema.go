@@ -27,6 +27,9 @@ var (
 	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
+// durationPattern matches the text time.ParseDuration reads.
+const durationPattern = `^[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$`
+
 // componentPrefix starts every reference to a component schema.
 const componentPrefix = "#/components/schemas/"
 
@@ -100,6 +103,7 @@ func special(t reflect.Type, param bool) *openapi3.Schema {
 			s := openapi3.NewStringSchema()
 			s.Description = "a duration: a number with a unit, like 300ms, 1.5s or 2h45m"
 			s.Example = "1.5s"
+			s.Pattern = durationPattern
 			return s
 		}
 		s := openapi3.NewInt64Schema()
@@ -197,6 +201,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
+		nilIsNull(items, t.Elem(), false)
 		sc := openapi3.NewArraySchema()
 		sc.Items = items
 		if t.Kind() == reflect.Array {
@@ -215,6 +220,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 		if err != nil {
 			return nil, err
 		}
+		nilIsNull(vals, t.Elem(), false)
 		sc := openapi3.NewObjectSchema()
 		sc.AdditionalProperties = openapi3.AdditionalProperties{Schema: vals}
 		return sc, nil
@@ -275,6 +281,7 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 			ref = stringified(ref)
 		}
 		binding := f.tag.Get("binding")
+		nilIsNull(ref, f.typ, f.omitted || hasRule(binding, "required"))
 		applyRules(ref, f.typ, binding)
 		sc.Properties[f.name] = documented(ref, f.tag.Get("doc"), f.tag.Get("example"))
 		if s.response && f.always || !s.response && hasRule(binding, "required") {
@@ -282,6 +289,20 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 		}
 	}
 	return sc, nil
+}
+
+// nilIsNull marks the schema of a slice or map nullable: encoding/json
+// writes a nil one as null, and the document must say so. It leaves out a
+// field that cannot be null: one that is omitted when empty (omitempty,
+// omitzero) or required (a required field must be sent with a value). Types
+// that render themselves (json.Marshaler) say nothing of null here.
+func nilIsNull(ref *openapi3.SchemaRef, t reflect.Type, notNull bool) {
+	if notNull || ref == nil || ref.Ref != "" || ref.Value == nil {
+		return
+	}
+	if (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) && special(t, false) == nil {
+		ref.Value.Nullable = true
+	}
 }
 
 // stringified is the schema of a field tagged `json:",string"`: numbers and
@@ -305,6 +326,7 @@ type jsonField struct {
 	tagged   bool
 	asString bool
 	always   bool // encoding/json writes it whatever its value
+	omitted  bool // omitempty or omitzero: a nil slice or map is left out
 }
 
 // jsonFields lists the fields encoding/json writes for t, embedded fields
@@ -356,8 +378,10 @@ func jsonFields(t reflect.Type) []jsonField {
 					f.asString = true
 				case "omitzero":
 					f.always = false
+					f.omitted = true
 				case "omitempty":
 					f.always = f.always && neverEmpty(sf.Type)
+					f.omitted = true
 				}
 			}
 			all = append(all, f)

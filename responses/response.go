@@ -1,8 +1,11 @@
 package responses
 
 import (
+	"errors"
+	"io/fs"
 	"iter"
 	"net/http"
+	"os"
 
 	"github.com/gin-gonic/gin"
 )
@@ -68,16 +71,28 @@ func (r PlainText) Render(c *gin.Context, status int) {
 	c.Data(pick(r.Status, status), "text/plain; charset=utf-8", []byte(r.Body))
 }
 
-// File serves the file at Path, with Range and If-Modified-Since support.
-// With Name set it is sent as an attachment under that name.
+// File serves the file at Path, with Range and If-Modified-Since support
+// (206 Partial Content, 304 Not Modified, 416 Range Not Satisfiable as
+// net/http's plain text). With Name set it is sent as an attachment under
+// that name.
 type File struct {
 	Path   string
 	Name   string
 	Header http.Header
 }
 
-// Render implements Response. A file that does not exist is a 404.
+// Render implements Response. A file that does not exist, or is a
+// directory, is a 404 as problem details; one that cannot be read is
+// recorded as the render's error (c.Error), which an endpoint answers 500.
 func (r File) Render(c *gin.Context, _ int) {
+	switch fi, err := os.Stat(r.Path); {
+	case errors.Is(err, fs.ErrNotExist) || err == nil && fi.IsDir():
+		AbortWithProblem(c, NewProblem(http.StatusNotFound, "no such file", nil), nil)
+		return
+	case err != nil:
+		c.Error(err) // the endpoint answers 500 and logs it
+		return
+	}
 	setHeader(c, r.Header)
 	if r.Name != "" {
 		c.FileAttachment(r.Path, r.Name)

@@ -52,10 +52,12 @@ func NewApp(file string, opts ...flow.Option) *flow.Flow {
 	})
 	flow.Endpoint(svc, "GET", "/file", func(ctx context.Context, _ Empty) (responses.File, error) {
 		return responses.File{Path: file, Name: "report.txt"}, nil
-	})
+	}, endpoint.ContentType("text/plain")) // the type of a .txt file
+
 	flow.Endpoint(svc, "GET", "/old", func(ctx context.Context, _ Empty) (responses.Redirect, error) {
-		return responses.Redirect{URL: "/page", Status: http.StatusMovedPermanently}, nil
-	})
+		return responses.Redirect{URL: "/page"}, nil
+	}, endpoint.Status(http.StatusMovedPermanently)) // documented, and sent
+
 	flow.Endpoint(svc, "GET", "/count", func(ctx context.Context, in Count) (responses.Streaming, error) {
 		return responses.Stream("text/plain", func(yield func([]byte) bool) {
 			for i := 1; i <= in.To; i++ {
@@ -65,7 +67,7 @@ func NewApp(file string, opts ...flow.Option) *flow.Flow {
 				time.Sleep(in.Every)
 			}
 		}), nil
-	})
+	}, endpoint.ContentType("text/plain"))
 	flow.Endpoint(svc, "GET", "/ticks", func(ctx context.Context, in struct {
 		N int `query:"n" binding:"min=1,max=100"`
 	}) (responses.EventStream, error) {
@@ -84,7 +86,8 @@ func NewApp(file string, opts ...flow.Option) *flow.Flow {
 			return Item{}, responses.Errorf(http.StatusNotFound, "no item %d", in.ID)
 		}
 		return Item{1, "a"}, nil
-	})
+	}, endpoint.Errors(http.StatusNotFound)) // documents the Errorf above
+
 	return app
 }
 

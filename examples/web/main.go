@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/replicaflow/replicaflow/endpoint"
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/middleware"
 	"github.com/replicaflow/replicaflow/responses"
@@ -53,7 +54,8 @@ func NewApp(secret []byte, origins []string, opts ...flow.Option) *flow.Flow {
 			return Me{}, responses.Error(http.StatusUnauthorized, "log in first")
 		}
 		return Me{User: user, RequestID: middleware.RequestIDFrom(ctx)}, nil
-	})
+	}, endpoint.Errors(http.StatusUnauthorized)) // documents the 401 above
+
 	return app
 }
 
