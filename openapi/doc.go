@@ -14,17 +14,23 @@
 // Parameters come from the request type's path, query, header and cookie
 // tags (the binding plan of package requests is the single source of the
 // tag rules), JSON bodies from its other fields, form bodies from its form
-// and file tags. `binding:"required"` makes a field required, and the
-// validator rules oneof, min, max, len, gt, gte, lt, lte, email, url and uuid
-// become enums, bounds and formats; alpha, alphanum, numeric, number and
-// hexadecimal become the patterns the validator matches, and a
-// time.Duration parameter gets the pattern of time.ParseDuration. Named struct types become component
-// schemas; a name shared by types of different packages is qualified by the
-// package ("models.User"), and generic types get flat names (Page[x.User] is
+// and file tags. `binding:"required"` makes a field required (it must be
+// sent; 0, false and "" are values), `default:"20"` is the parameter's
+// default, and `doc:"..."` and `example:"..."` become its description and
+// example. The validator rules oneof, min, max, len, gt, gte, lt, lte,
+// email, url and uuid become enums, bounds and formats; alpha, alphanum,
+// numeric, number and hexadecimal become the patterns the validator
+// matches, and a time.Duration parameter gets the pattern of
+// time.ParseDuration. Named struct types become component schemas; a name
+// shared by types of different packages is qualified by the package
+// ("models.User"), and generic types get flat names (Page[x.User] is
 // "PageUser"). The response type chooses the content: a plain value is
 // JSON, the types of package responses their own media types: File and
 // Streaming as any type ("*/*") unless Operation.ContentType names the one
-// they send (a File also with its 206, 304, 404 and 416), a Redirect with the operation's 3xx status (307 by default).
+// they send (a File also with its 206, 304, 404 and 416), a Redirect with
+// the operation's 3xx status (307 by default). In an answer, the fields
+// encoding/json always writes are required; nil slices and maps are
+// nullable, since they go out as null.
 // Every operation documents problem details (RFC 9457) for the errors the
 // framework can answer with, and for those listed in Operation.Errors.
 //
