@@ -217,7 +217,7 @@ func (f *Flow) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.startOnFirstRequest()
 	}
 	if b := f.watchBody(w, r); b != nil {
-		defer b.finish(false) // a body left unread stays bounded while net/http drains it
+		defer b.finish() // a body left unread stays bounded while net/http drains it
 	}
 	f.table.Load().lookup(r.URL.Path).ServeHTTP(w, r)
 }

@@ -15,10 +15,10 @@ import (
 type Timeouts struct {
 	// ReadHeader bounds reading a request's headers. Default 10s.
 	ReadHeader time.Duration
-	// BodyRead bounds the wait for each read of a request body (a read
-	// gets at least half of it and at most all of it): a slow upload that
-	// keeps moving is not cut, one that stalls is (the request fails with a
-	// 4xx). Default 30s.
+	// BodyRead bounds the wait for each read of a request body: a read
+	// that waits longer (checked every eighth of it, at most every 250ms)
+	// fails, and the request with it (a 4xx). A slow upload that keeps
+	// moving is not cut, one that stalls is. Default 30s.
 	BodyRead time.Duration
 	// Idle bounds how long a keep-alive connection waits for its next
 	// request. Default 120s.
@@ -47,12 +47,24 @@ func ServerTimeouts(t Timeouts) Option {
 	return func(c *options) { c.timeouts = t.withDefaults() }
 }
 
-// bodies tracks the request bodies being read, so that Shutdown can cut the
-// reads of clients that stalled instead of waiting for them.
+// bodies tracks the request bodies being read. A watchdog goroutine,
+// running while there are any, cuts a read that has waited longer than the
+// body timeout; Shutdown cuts every read at once instead of waiting for
+// clients that stalled. Reads in between cost no timer: the connection's
+// read deadline is touched only to cut a read, or to bound the drain of a
+// body its handler left unread.
 type bodies struct {
-	cut  atomic.Bool // shutting down: reads get no more time
-	mu   sync.Mutex
-	head *deadlineBody // the bodies being read, linked through prev and next
+	cut      atomic.Bool   // shutting down: reads get no more time
+	now      atomic.Int64  // the watchdog's clock, a clock() reading
+	mu       sync.Mutex    // guards what follows
+	head     *deadlineBody // the bodies being read, linked through prev and next
+	watching bool          // a watchdog runs
+}
+
+// watchTick is how often the watchdog looks at the bodies for a body
+// timeout of wait: an eighth of it, between 5ms and 250ms.
+func watchTick(wait time.Duration) time.Duration {
+	return min(max(wait/8, 5*time.Millisecond), 250*time.Millisecond)
 }
 
 func (s *bodies) add(b *deadlineBody) {
@@ -62,6 +74,11 @@ func (s *bodies) add(b *deadlineBody) {
 		s.head.prev = b
 	}
 	s.head = b
+	if !s.watching {
+		s.watching = true
+		s.now.Store(int64(clock()))
+		go s.watch(b.wait)
+	}
 	s.mu.Unlock()
 }
 
@@ -79,21 +96,55 @@ func (s *bodies) remove(b *deadlineBody) {
 	s.mu.Unlock()
 }
 
-// deadlineBody keeps a read deadline on the connection while a request
-// body is read: each read has at least half the wait before it (the deadline
-// moves on only when less is left, which spares a call per read), and the
-// deadline is cleared at the end of the body.
-//
-// Times are durations since clockEpoch: reading the monotonic clock alone
-// costs half of time.Now, and the body path reads it on every read.
+// watch cuts the reads that have waited longer than wait, until no body is
+// left to watch.
+func (s *bodies) watch(wait time.Duration) {
+	t := time.NewTicker(watchTick(wait))
+	defer t.Stop()
+	for range t.C {
+		now := clock()
+		s.now.Store(int64(now))
+		s.mu.Lock()
+		if s.head == nil {
+			s.watching = false
+			s.mu.Unlock()
+			return
+		}
+		for b := s.head; b != nil; b = b.next {
+			if since := b.reading.Load(); since != 0 && now-time.Duration(since) > b.wait && !b.cutOff {
+				b.cutOff = true
+				b.conn.SetReadDeadline(time.Now()) // the read in progress fails now
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// cutStalled ends the body reads in progress at once: at shutdown, a client
+// still sending its body is not waited for.
+func (s *bodies) cutStalled() {
+	s.cut.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for b := s.head; b != nil; b = b.next {
+		b.cutOff = true
+		b.conn.SetReadDeadline(time.Now())
+	}
+}
+
+// deadlineBody is a request body whose reads the flow's watchdog bounds:
+// each read that waits longer than the body timeout fails. At the end of
+// the request, a body left unread gets a read deadline, so that net/http
+// drains it within the same bound.
 type deadlineBody struct {
 	io.ReadCloser
 	conn       readDeadliner // the connection's read deadline
 	wait       time.Duration
-	until      time.Duration // the deadline set, since clockEpoch
 	set        *bodies
+	reading    atomic.Int64 // when the read in progress began (a watchdog clock reading, at least 1); 0 between reads
 	prev, next *deadlineBody
-	done       bool
+	cutOff     bool // the watchdog or Shutdown cut it (guarded by set.mu)
+	done       bool // read to its end or failed: no longer watched
 }
 
 // readDeadliner is what sets a connection's read deadline: net/http's own
@@ -105,11 +156,9 @@ type readDeadliner interface {
 // clockEpoch is the origin of the body clock.
 var clockEpoch = time.Now()
 
-// clock reads the monotonic clock, as a duration since clockEpoch.
+// clock reads the monotonic clock, as a duration since clockEpoch (half the
+// cost of time.Now).
 func clock() time.Duration { return time.Since(clockEpoch) }
-
-// at is the wall time of a clock reading, for a deadline.
-func at(d time.Duration) time.Time { return clockEpoch.Add(d) }
 
 // watchBody makes r's body bounded by the body timeout, when it has one;
 // the caller finishes the body it returns once the request is served.
@@ -122,13 +171,7 @@ func (f *Flow) watchBody(w http.ResponseWriter, r *http.Request) *deadlineBody {
 	if !ok {
 		conn = http.NewResponseController(w)
 	}
-	// Bound the body from now, read or not: net/http drains an unread body
-	// after the handler, and a stalled client must not hold that either.
-	until := clock() + wait
-	if err := conn.SetReadDeadline(at(until)); err != nil {
-		return nil // a server without deadlines: nothing to bound
-	}
-	b := &deadlineBody{ReadCloser: r.Body, conn: conn, wait: wait, until: until, set: &f.bodies}
+	b := &deadlineBody{ReadCloser: r.Body, conn: conn, wait: wait, set: &f.bodies}
 	f.bodies.add(b)
 	r.Body = b
 	return b
@@ -140,39 +183,29 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	if b.set.cut.Load() {
 		b.conn.SetReadDeadline(time.Now())
-	} else if now := clock(); b.until-now < b.wait/2 {
-		b.until = now + b.wait
-		b.conn.SetReadDeadline(at(b.until))
 	}
+	b.reading.Store(max(b.set.now.Load(), 1))
 	n, err := b.ReadCloser.Read(p)
+	b.reading.Store(0)
 	if err != nil {
-		b.finish(err == io.EOF)
+		b.done = true
+		b.set.remove(b)
 	}
 	return n, err
 }
 
-// finish forgets the body. At its end it clears the deadline, so it cannot
-// cut a long response later; after a failed read it leaves the deadline
-// passed, so that net/http gives up the connection rather than drain the
-// rest of a stalled body.
-func (b *deadlineBody) finish(complete bool) {
+// finish ends the watch once the request is served. A body not read to its
+// end gets a read deadline one body timeout away (now, when it was cut), so
+// that net/http's drain of what is left cannot be held by a stalled client.
+func (b *deadlineBody) finish() {
 	if b.done {
 		return
 	}
 	b.done = true
-	if complete {
-		b.conn.SetReadDeadline(time.Time{})
-	}
 	b.set.remove(b)
-}
-
-// cutStalled ends the body reads in progress at once: at shutdown, a client
-// still sending its body is not waited for.
-func (s *bodies) cutStalled() {
-	s.cut.Store(true)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for b := s.head; b != nil; b = b.next {
+	if b.cutOff || b.set.cut.Load() {
 		b.conn.SetReadDeadline(time.Now())
+	} else {
+		b.conn.SetReadDeadline(time.Now().Add(b.wait))
 	}
 }
