@@ -384,6 +384,7 @@ func hasOption(tag, opt string) bool {
 
 var (
 	responseType    = reflect.TypeFor[responses.Response]()
+	bodyTyperType   = reflect.TypeFor[bodyTyper]()
 	jsonRespType    = reflect.TypeFor[responses.JSON]()
 	htmlType        = reflect.TypeFor[responses.HTML]()
 	plainType       = reflect.TypeFor[responses.PlainText]()
@@ -513,6 +514,12 @@ func (b *builder) problem() (func() *openapi3.SchemaRef, error) {
 // success is the answer of a handler that returns a value of type t, with
 // contentType (when set) as the media type of the types that do not fix
 // one.
+// bodyTyper is a response that renders a typed body as JSON
+// (responses.Reply[T]): the document describes the body's type.
+type bodyTyper interface {
+	BodyType() reflect.Type
+}
+
 func (b *builder) success(t reflect.Type, status int, contentType string) (int, *openapi3.Response, error) {
 	resp := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Success"))
 	if t == nil {
@@ -521,6 +528,11 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 	rt := t
 	for rt.Kind() == reflect.Pointer {
 		rt = rt.Elem()
+	}
+	if rt.Implements(bodyTyperType) {
+		// responses.Reply[T]: documented as the T it sends.
+		body := reflect.Zero(rt).Interface().(bodyTyper).BodyType()
+		return b.success(body, status, contentType)
 	}
 	text := func(mt, format string) *openapi3.Response {
 		sc := openapi3.NewStringSchema()

@@ -542,3 +542,19 @@ func TestRegistrationPlan(t *testing.T) {
 		}
 	}
 }
+
+// A responses.Reply[T] answer is documented exactly as a T answer.
+func TestReplyIsDocumentedAsItsBody(t *testing.T) {
+	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+		{Service: "x", Method: "PUT", Path: "/reply", Status: 201, Response: reflect.TypeFor[responses.Reply[User]]()},
+		{Service: "x", Method: "PUT", Path: "/plain", Status: 201, Response: reflect.TypeFor[User]()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := json.Marshal(doc.Paths.Find("/reply").Put.Responses.Status(201))
+	plain, _ := json.Marshal(doc.Paths.Find("/plain").Put.Responses.Status(201))
+	if string(reply) != string(plain) || !strings.Contains(string(reply), "#/components/schemas/User\"") {
+		t.Fatalf("Reply[User] documented as\n%s\nwant as User:\n%s", reply, plain)
+	}
+}

@@ -2,10 +2,15 @@ package responses
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"iter"
+	"mime"
 	"net/http"
 	"os"
+	"path/filepath"
+	"reflect"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -45,6 +50,37 @@ func (r JSON) Render(c *gin.Context, status int) {
 	c.JSON(pick(r.Status, status), r.Body)
 }
 
+// Reply renders Body as JSON with Status (default: the endpoint's status)
+// and extra headers, like JSON, but keeps Body's type: the OpenAPI document
+// describes a Reply[T] endpoint's answer with T's schema, as if it returned
+// T. A handler that must set a header or choose its status at run time
+// returns one:
+//
+//	func(ctx context.Context, in NewItem) (responses.Reply[Item], error) {
+//		item := store(in)
+//		return responses.Reply[Item]{
+//			Header: http.Header{"Location": {"/items/" + item.ID}},
+//			Body:   item,
+//		}, nil
+//	}
+//
+// The document gives T for the endpoint's status (endpoint.Status): a
+// Status chosen at run time is not in it.
+type Reply[T any] struct {
+	Status int
+	Header http.Header
+	Body   T
+}
+
+// Render implements Response.
+func (r Reply[T]) Render(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	c.JSON(pick(r.Status, status), r.Body)
+}
+
+// BodyType returns T, the type the OpenAPI document describes.
+func (Reply[T]) BodyType() reflect.Type { return reflect.TypeFor[T]() }
+
 // HTML renders Body as text/html.
 type HTML struct {
 	Status int
@@ -71,20 +107,35 @@ func (r PlainText) Render(c *gin.Context, status int) {
 	c.Data(pick(r.Status, status), "text/plain; charset=utf-8", []byte(r.Body))
 }
 
-// File serves the file at Path, with Range and If-Modified-Since support
-// (206 Partial Content, 304 Not Modified, 416 Range Not Satisfiable as
+// File serves a file: the one at Path, or the content Reader gives (bytes
+// through bytes.NewReader, or any io.Reader). A path, or a Reader that can
+// seek (an io.ReadSeeker), has Range and If-Modified-Since support (206
+// Partial Content, 304 Not Modified, 416 Range Not Satisfiable as
 // net/http's plain text). With Name set it is sent as an attachment under
 // that name.
+//
+// The content type is ContentType; without one, it comes from the name's
+// extension (Name, else Path), then from the content itself for a path or
+// a seeker, and is application/octet-stream for a plain reader. The
+// OpenAPI document gives the one endpoint.ContentType names.
 type File struct {
-	Path   string
-	Name   string
-	Header http.Header
+	Path        string
+	Reader      io.Reader // used instead of Path when set
+	Name        string
+	ContentType string
+	ModTime     time.Time // a Reader's last modification, for If-Modified-Since (zero: none)
+	Header      http.Header
 }
 
-// Render implements Response. A file that does not exist, or is a
-// directory, is a 404 as problem details; one that cannot be read is
-// recorded as the render's error (c.Error), which an endpoint answers 500.
-func (r File) Render(c *gin.Context, _ int) {
+// Render implements Response. A file at Path that does not exist, or is a
+// directory, is a 404 as problem details; one that cannot be read, or a
+// Reader that fails, is recorded as the render's error (c.Error), which an
+// endpoint answers 500 when nothing was sent yet.
+func (r File) Render(c *gin.Context, status int) {
+	if r.Reader != nil {
+		r.renderReader(c, status)
+		return
+	}
 	switch fi, err := os.Stat(r.Path); {
 	case errors.Is(err, fs.ErrNotExist) || err == nil && fi.IsDir():
 		AbortWithProblem(c, NewProblem(http.StatusNotFound, "no such file", nil), nil)
@@ -94,11 +145,46 @@ func (r File) Render(c *gin.Context, _ int) {
 		return
 	}
 	setHeader(c, r.Header)
+	if r.ContentType != "" {
+		c.Header("Content-Type", r.ContentType)
+	}
 	if r.Name != "" {
 		c.FileAttachment(r.Path, r.Name)
 		return
 	}
 	c.File(r.Path)
+}
+
+func (r File) renderReader(c *gin.Context, status int) {
+	setHeader(c, r.Header)
+	h := c.Writer.Header()
+	if r.ContentType != "" {
+		h.Set("Content-Type", r.ContentType)
+	}
+	if r.Name != "" {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": r.Name}))
+	}
+	if rs, ok := r.Reader.(io.ReadSeeker); ok {
+		// net/http picks the type from the name, then the content, when
+		// none is set.
+		http.ServeContent(c.Writer, c.Request, r.Name, r.ModTime, rs)
+		return
+	}
+	if h.Get("Content-Type") == "" {
+		if t := mime.TypeByExtension(filepath.Ext(r.Name)); t != "" {
+			h.Set("Content-Type", t)
+		} else {
+			h.Set("Content-Type", "application/octet-stream")
+		}
+	}
+	c.Status(status)
+	if c.Request.Method == http.MethodHead {
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	if _, err := io.Copy(c.Writer, r.Reader); err != nil {
+		c.Error(err) // the endpoint answers 500 when nothing was sent, and logs it
+	}
 }
 
 // Redirect sends the client to URL with Status; without one, with the

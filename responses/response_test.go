@@ -1,7 +1,9 @@
 package responses_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,6 +68,20 @@ func TestRender(t *testing.T) {
 			`{"type":"about:blank","title":"Not Found","status":404,"detail":"no such file","instance":"/x"}`, ""},
 		{"a directory as File", responses.File{Path: t.TempDir()}, 200, 404, "application/problem+json",
 			`{"type":"about:blank","title":"Not Found","status":404,"detail":"no such file","instance":"/x"}`, ""},
+		{"Reply with the endpoint's status", responses.Reply[[]int]{Header: http.Header{"Location": {"/l/1"}}, Body: []int{1}}, 201,
+			201, "application/json; charset=utf-8", `[1]`, "Location: /l/1"},
+		{"Reply with its own status", responses.Reply[map[string]int]{Status: 202, Body: map[string]int{"a": 1}}, 200,
+			202, "application/json; charset=utf-8", `{"a":1}`, ""},
+		{"File from bytes, typed", responses.File{Reader: bytes.NewReader([]byte("a,b\n")), ContentType: "text/csv"}, 200, 200,
+			"text/csv", "a,b", "Accept-Ranges: bytes"},
+		{"File from bytes, typed by its name", responses.File{Reader: bytes.NewReader([]byte("x")), Name: "r.txt"}, 200, 200,
+			"text/plain; charset=utf-8", "x", `Content-Disposition: attachment; filename=r.txt`},
+		{"File from a plain reader", responses.File{Reader: strings.NewReader("stream")}, 200, 200,
+			"text/plain; charset=utf-8", "stream", ""},
+		{"File from a plain reader, untyped", responses.File{Reader: io.MultiReader(strings.NewReader("raw"))}, 201, 201,
+			"application/octet-stream", "raw", ""},
+		{"File from a plain reader, typed by its name", responses.File{Reader: io.MultiReader(strings.NewReader("{}")), Name: "d.json"}, 200, 200,
+			"application/json", "{}", `Content-Disposition: attachment; filename=d.json`},
 		{"Redirect keeps the method", responses.Redirect{URL: "/text"}, 200, 307, "text/html; charset=utf-8", `<a href="/text">Temporary Redirect</a>.`,
 			"Location: /text"},
 		{"Redirect with a status", responses.Redirect{URL: "/new", Status: 301}, 200, 301, "text/html; charset=utf-8", `<a href="/new">Moved Permanently</a>.`,
@@ -94,6 +111,32 @@ func TestRender(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A File from a reader that can seek answers ranges; one from a reader
+// that fails midway is recorded as the render's error.
+func TestFileFromReader(t *testing.T) {
+	e := gin.New()
+	e.GET("/r", func(c *gin.Context) {
+		responses.File{Reader: bytes.NewReader([]byte("0123456789")), ContentType: "text/plain"}.Render(c, 200)
+	})
+	var renderErr error
+	e.GET("/broken", func(c *gin.Context) {
+		responses.File{Reader: io.MultiReader(strings.NewReader("part"), iotest.ErrReader(errors.New("disk gone")))}.Render(c, 200)
+		renderErr = c.Errors.Last()
+	})
+	req := httptest.NewRequest("GET", "/r", nil)
+	req.Header.Set("Range", "bytes=2-4")
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, req)
+	if w.Code != http.StatusPartialContent || w.Body.String() != "234" {
+		t.Fatalf("range: %d %q, want 206 \"234\"", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", "/broken", nil))
+	if renderErr == nil || !strings.Contains(renderErr.Error(), "disk gone") {
+		t.Fatalf("a failing reader's error was not recorded: %v", renderErr)
 	}
 }
 

@@ -1,5 +1,6 @@
-// Responses shows every response type: JSON, HTML, plain text, a file, a
-// redirect, a stream, server-sent events, and errors as problem details.
+// Responses shows every response type: JSON, a typed reply with headers,
+// HTML, plain text, a file from disk or from memory, a redirect, a stream,
+// server-sent events, and errors as problem details.
 //
 //	go run ./examples/responses
 //	curl -N localhost:8000/count?to=5
@@ -7,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
@@ -41,6 +43,17 @@ func NewApp(file string, opts ...flow.Option) *flow.Flow {
 	flow.Endpoint(svc, "POST", "/items", func(ctx context.Context, in Item) (Item, error) {
 		return in, nil // a plain value is JSON
 	}, endpoint.Status(http.StatusCreated))
+	flow.Endpoint(svc, "PUT", "/items/{id}", func(ctx context.Context, in struct {
+		ID   int  `path:"id"`
+		Item Item `json:"item"`
+	}) (responses.Reply[Item], error) {
+		// A typed body with headers: documented as an Item.
+		in.Item.ID = in.ID
+		return responses.Reply[Item]{
+			Header: http.Header{"Content-Location": {fmt.Sprintf("/items/%d", in.ID)}},
+			Body:   in.Item,
+		}, nil
+	})
 	flow.Endpoint(svc, "GET", "/json", func(ctx context.Context, _ Empty) (responses.JSON, error) {
 		return responses.JSON{Header: http.Header{"Cache-Control": {"max-age=60"}}, Body: []Item{{1, "a"}}}, nil
 	})
@@ -53,6 +66,11 @@ func NewApp(file string, opts ...flow.Option) *flow.Flow {
 	flow.Endpoint(svc, "GET", "/file", func(ctx context.Context, _ Empty) (responses.File, error) {
 		return responses.File{Path: file, Name: "report.txt"}, nil
 	}, endpoint.ContentType("text/plain")) // the type of a .txt file
+	flow.Endpoint(svc, "GET", "/report.csv", func(ctx context.Context, _ Empty) (responses.File, error) {
+		// A file made in memory: bytes through a reader, with its type.
+		csv := []byte("id,name\n1,a\n")
+		return responses.File{Reader: bytes.NewReader(csv), Name: "report.csv", ContentType: "text/csv"}, nil
+	}, endpoint.ContentType("text/csv"))
 
 	flow.Endpoint(svc, "GET", "/old", func(ctx context.Context, _ Empty) (responses.Redirect, error) {
 		return responses.Redirect{URL: "/page"}, nil

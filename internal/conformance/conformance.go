@@ -202,6 +202,13 @@ func (s *Suite) Check(c Case) Result {
 		// The router forgives a trailing slash; the document's paths do not.
 		findErr = routers.ErrPathNotFound
 	}
+	for _, v := range params {
+		if findErr == nil && v == "" {
+			// The router matches /items to /items/{id} with an empty id;
+			// a path parameter is never empty in the document's paths.
+			findErr = routers.ErrPathNotFound
+		}
+	}
 	opts := &openapi3filter.Options{
 		IncludeResponseStatus: true,
 		MultiError:            true,
