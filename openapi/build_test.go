@@ -280,11 +280,11 @@ func TestExactSchemas(t *testing.T) {
 				"email": {"type": "string", "format": "email"},
 				"role": {"type": "string", "enum": ["admin", "member", "guest"]},
 				"age": {"type": "integer", "format": "int64", "nullable": true, "minimum": 0, "maximum": 150},
-				"address": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
+				"address": {"type": "object", "nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
 				"tags": {"type": "array", "nullable": true, "maxItems": 10, "items": {"type": "string", "minLength": 2}},
 				"labels": {"type": "object", "additionalProperties": {"type": "string"}},
 				"born": {"type": "string", "format": "date-time"},
-				"friends": {"type": "array", "items": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/openapi_test.User"}]}}
+				"friends": {"type": "array", "items": {"type": "object", "nullable": true, "allOf": [{"$ref": "#/components/schemas/openapi_test.User"}]}}
 			}
 		}`},
 		{"component User, as read", doc.Components.Schemas["UserInput"], `{
@@ -296,11 +296,11 @@ func TestExactSchemas(t *testing.T) {
 				"email": {"type": "string", "format": "email"},
 				"role": {"type": "string", "enum": ["admin", "member", "guest"]},
 				"age": {"type": "integer", "format": "int64", "nullable": true, "minimum": 0, "maximum": 150},
-				"address": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
+				"address": {"type": "object", "nullable": true, "allOf": [{"$ref": "#/components/schemas/Address"}]},
 				"tags": {"type": "array", "nullable": true, "maxItems": 10, "items": {"type": "string", "minLength": 2}},
 				"labels": {"type": "object", "additionalProperties": {"type": "string"}},
 				"born": {"type": "string", "format": "date-time"},
-				"friends": {"type": "array", "items": {"nullable": true, "allOf": [{"$ref": "#/components/schemas/UserInput"}]}}
+				"friends": {"type": "array", "items": {"type": "object", "nullable": true, "allOf": [{"$ref": "#/components/schemas/UserInput"}]}}
 			}
 		}`},
 		{"generic PageUser", doc.Components.Schemas["PageUser"], `{

@@ -138,8 +138,13 @@ func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
 			return nil, err
 		}
 		if inner.Ref != "" || inner.Value == nil {
-			// Nothing may stand beside a $ref in OpenAPI 3.0.
-			return openapi3.NewSchemaRef("", &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{inner}}), nil
+			// Nothing may stand beside a $ref in OpenAPI 3.0; nullable
+			// wants a type beside it (components are objects).
+			sc := &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{inner}}
+			if elem.Kind() == reflect.Struct {
+				sc.Type = &openapi3.Types{openapi3.TypeObject}
+			}
+			return openapi3.NewSchemaRef("", sc), nil
 		}
 		inner.Value.Nullable = true
 		return inner, nil
