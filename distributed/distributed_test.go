@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/replicaflow/replicaflow/distributed"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 )
 
 // Everything but transport details must be the same through NATS as
@@ -219,10 +220,7 @@ func TestShutdownAnswersWhatItTook(t *testing.T) {
 	for range 8 {
 		wg.Go(func() { results <- do(t, c.remote.URL, "GET", "/people/slow?ms=300", "", nil).status })
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for c.worker.Exports()[0].InFlight < 8 && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "8 requests in flight", 5*time.Second, func() bool { return c.worker.Exports()[0].InFlight >= 8 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.worker.Shutdown(ctx); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/distributed"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/service"
@@ -163,16 +164,14 @@ func newCluster(t testing.TB, slots int, iopts distributed.IngressOptions) *clus
 // a replica of it runs.
 func waitExported(t testing.TB, w *distributed.Exporter, name string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testutil.WaitFor(t, "service "+name+" exported", 5*time.Second, func() bool {
 		for _, e := range w.Exports() {
 			if e.Service == name && e.Subscriptions > 0 && e.Replicas > 0 {
-				return
+				return true
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("service %s was not exported: %+v", name, w.Exports())
+		return false
+	})
 }
 
 type answer struct {

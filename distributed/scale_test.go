@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/distributed"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -61,18 +62,15 @@ func TestSubscriptionsFollowReplicas(t *testing.T) {
 		})
 	}
 	peak := 0
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && peak < 3 {
+	t.Cleanup(func() { stop.Store(true); wg.Wait() })
+	testutil.WaitFor(t, "subscriptions following the scale-up to 3", 5*time.Second, func() bool {
 		peak = max(peak, w.Exports()[0].Subscriptions)
-		time.Sleep(5 * time.Millisecond)
-	}
+		return peak >= 3
+	})
 	stop.Store(true)
 	wg.Wait()
-	if peak < 3 {
-		t.Fatalf("subscriptions did not follow the scale-up: %+v", w.Exports())
-	}
 	// Trickle while the pool scales down.
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		st := w.Exports()[0]
 		if st.Subscriptions == 1 && st.Replicas == 1 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/flowtest"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -156,10 +157,8 @@ func TestHealth(t *testing.T) {
 	if err := other.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for res = c.Get("/readyz"); res.Status != 200 && time.Now().Before(deadline); res = c.Get("/readyz") {
-		time.Sleep(10 * time.Millisecond) // the replica becomes ready after Start returns
-	}
+	// The replica becomes ready after Start returns.
+	testutil.WaitFor(t, "/readyz 200", 10*time.Second, func() bool { res = c.Get("/readyz"); return res.Status == 200 })
 	var body map[string]string
 	json.Unmarshal(res.Body, &body)
 	if res.Status != 200 || body["status"] != "ready" {

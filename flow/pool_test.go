@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/service"
 )
 
@@ -69,10 +70,7 @@ func TestPoolGauges(t *testing.T) {
 		srv.Close()
 		app.Shutdown(context.Background())
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for svc.Ready() != nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, "the service ready", 5*time.Second, func() bool { return svc.Ready() == nil })
 	// Two requests hold the replica's two slots; a third waits in the queue
 	// (the hour-long upscale delay keeps the pool at one replica).
 	done := make(chan int, 3)
@@ -89,9 +87,7 @@ func TestPoolGauges(t *testing.T) {
 	}
 	<-entered
 	<-entered
-	for svc.Status().Replicas.Queued != 1 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(t, "one request queued", 5*time.Second, func() bool { return svc.Status().Replicas.Queued == 1 })
 	m := scrape(t, srv.URL+"/metrics")
 	close(release)
 	for range 3 {

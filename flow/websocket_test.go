@@ -20,6 +20,7 @@ import (
 
 	"github.com/replicaflow/replicaflow/endpoint"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/testutil"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 	"github.com/replicaflow/replicaflow/service"
@@ -106,17 +107,6 @@ func wsCloseStatus(t *testing.T, c *websocket.Conn, within time.Duration) websoc
 			}
 			return websocket.CloseStatus(err)
 		}
-	}
-}
-
-func wsEventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -218,7 +208,7 @@ func TestWebSocketEchoTypedJSON(t *testing.T) {
 	if code := wsCloseStatus(t, c, 5*time.Second); code != websocket.StatusNormalClosure {
 		t.Errorf("close code %v, want normal closure", code)
 	}
-	wsEventually(t, "the slot to be released", func() bool { return svc.Status().Replicas.InFlight == 0 })
+	testutil.WaitFor(t, "the slot to be released", 5*time.Second, func() bool { return svc.Status().Replicas.InFlight == 0 })
 }
 
 func TestWebSocketCloseCodes(t *testing.T) {
@@ -266,7 +256,7 @@ func TestWebSocketCloseCodes(t *testing.T) {
 		t.Errorf("after a panic: %+v", got)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
-	wsEventually(t, "the slots to be released", func() bool { return svc.Status().Replicas.InFlight == 0 })
+	testutil.WaitFor(t, "the slots to be released", 5*time.Second, func() bool { return svc.Status().Replicas.InFlight == 0 })
 }
 
 func TestWebSocketRefusedBeforeUpgrade(t *testing.T) {
@@ -334,7 +324,7 @@ func TestWebSocketRefusedBeforeUpgrade(t *testing.T) {
 	if res.StatusCode != http.StatusUpgradeRequired || res.Header.Get("Upgrade") != "websocket" {
 		t.Errorf("plain GET: %d, Upgrade %q", res.StatusCode, res.Header.Get("Upgrade"))
 	}
-	wsEventually(t, "the slots to be released", func() bool { return svc.Status().Replicas.InFlight == 0 })
+	testutil.WaitFor(t, "the slots to be released", 5*time.Second, func() bool { return svc.Status().Replicas.InFlight == 0 })
 }
 
 func TestWebSocketCapacityFull(t *testing.T) {
@@ -369,7 +359,7 @@ func TestWebSocketCapacityFull(t *testing.T) {
 
 	first.Close(websocket.StatusNormalClosure, "")
 	var again *websocket.Conn
-	wsEventually(t, "the slot to be free again", func() bool {
+	testutil.WaitFor(t, "the slot to be free again", 5*time.Second, func() bool {
 		c, _, err := wsDial(t, url, nil)
 		again = c
 		return err == nil
@@ -419,7 +409,7 @@ func TestWebSocketShutdownGoesAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stubborn.CloseNow()
-	wsEventually(t, "three connections in flight", func() bool { return svc.Status().Replicas.InFlight == 3 })
+	testutil.WaitFor(t, "three connections in flight", 5*time.Second, func() bool { return svc.Status().Replicas.InFlight == 3 })
 
 	done := make(chan error, 1)
 	go func() {
