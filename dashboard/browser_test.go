@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,19 +18,10 @@ import (
 
 	"github.com/replicaflow/replicaflow/dashboard"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/browsertest"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/service"
 )
-
-// chromium finds a Chromium or Chrome binary, or "".
-func chromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // screenshotPath is where the test saves a screenshot: in
 // REPLICAFLOW_SCREENSHOT_DIR when set, else in the temporary directory.
@@ -113,78 +103,12 @@ func load(t *testing.T, url string, n int) (stop func()) {
 	return stop
 }
 
-// browser starts headless Chromium with a fresh profile and collects every
-// console error, exception and browser-log error of its tab.
-func browser(t *testing.T) (ctx context.Context, problems func() []chromedp.ConsoleMessage) {
-	t.Helper()
-	path := chromium()
-	if path == "" {
-		t.Skip("chromium is not installed (Debian: apt-get install -y chromium); skipping the browser test")
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-
-	var mu sync.Mutex
-	var bad []chromedp.ConsoleMessage
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError || m.Type == "assert" {
-				mu.Lock()
-				bad = append(bad, m)
-				mu.Unlock()
-			}
-		}
-	}()
-	return ctx, func() []chromedp.ConsoleMessage {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]chromedp.ConsoleMessage(nil), bad...)
-	}
-}
-
-// step runs one browser action within d.
-func step[T any](t *testing.T, ctx context.Context, d time.Duration, what string, a chromedp.Action[T]) T {
-	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	v, err := chromedp.Run(sctx, a)
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-	return v
-}
-
-// waitJS polls a JavaScript expression until it is true.
-func waitJS(t *testing.T, ctx context.Context, d time.Duration, what, expr string) {
-	t.Helper()
-	step(t, ctx, d, what, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(100*time.Millisecond)))
-}
-
 // press clicks the button sel once it is enabled. The page re-renders its
 // cards on every refresh, so the button is found and clicked in one step:
 // a node found first and clicked later may be gone by then.
-func press(t *testing.T, ctx context.Context, what, sel string) {
+func press(t *testing.T, tab *browsertest.Tab, what, sel string) {
 	t.Helper()
-	waitJS(t, ctx, 10*time.Second, "press "+what,
+	browsertest.Until(t, tab, 10*time.Second, "press "+what,
 		`(() => { const b = document.querySelector('`+sel+`'); if (!b || b.disabled) return false; b.click(); return true; })()`)
 }
 
@@ -192,9 +116,9 @@ func field(service, name string) string {
 	return fmt.Sprintf(`[data-service=%q] [data-field=%q]`, service, name)
 }
 
-func intText(t *testing.T, ctx context.Context, sel string) int {
+func intText(t *testing.T, tab *browsertest.Tab, sel string) int {
 	t.Helper()
-	s := step(t, ctx, 5*time.Second, "read "+sel, chromedp.TextContent(chromedp.CSS(sel)))
+	s := browsertest.Run(t, tab, 5*time.Second, "read "+sel, chromedp.TextContent(chromedp.CSS(sel)))
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
 		t.Fatalf("%s shows %q, not a number", sel, s)
@@ -212,71 +136,62 @@ func save(t *testing.T, name string, png []byte) {
 }
 
 func TestBrowserDashboard(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	ctx, problems := browser(t)
+	tab := browsertest.Start(t)
 	app := loadedApp(t)
 	base := "http://" + app.Addr().String()
 
-	step(t, ctx, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard"))
-	step(t, ctx, 10*time.Second, "see the service", chromedp.WaitVisible(chromedp.CSS(`[data-service="thumbnails"]`)))
-	waitJS(t, ctx, 10*time.Second, "the page goes live", `document.querySelector('#live').dataset.live === 'ok'`)
-	if got := step(t, ctx, 5*time.Second, "read the state", chromedp.TextContent(chromedp.CSS(field("thumbnails", "state")))); got != "running" {
+	browsertest.Run(t, tab, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard"))
+	browsertest.Run(t, tab, 10*time.Second, "see the service", chromedp.WaitVisible(chromedp.CSS(`[data-service="thumbnails"]`)))
+	browsertest.Until(t, tab, 10*time.Second, "the page goes live", `document.querySelector('#live').dataset.live === 'ok'`)
+	if got := browsertest.Run(t, tab, 5*time.Second, "read the state", chromedp.TextContent(chromedp.CSS(field("thumbnails", "state")))); got != "running" {
 		t.Fatalf("state shows %q, want running", got)
 	}
-	if n := intText(t, ctx, field("thumbnails", "running")); n != 1 {
+	if n := intText(t, tab, field("thumbnails", "running")); n != 1 {
 		t.Fatalf("before load the page shows %d replicas running, want 1 (the minimum)", n)
 	}
 
 	stopLoad := load(t, base+"/thumbnails", 8)
-	waitJS(t, ctx, 20*time.Second, "the replica count rises on the page",
+	browsertest.Until(t, tab, 20*time.Second, "the replica count rises on the page",
 		`Number(document.querySelector('`+field("thumbnails", "running")+`').textContent) > 1`)
 	// Let the chart and the traffic figures fill in, then look at the page under load.
-	waitJS(t, ctx, 15*time.Second, "requests per second and latency show",
+	browsertest.Until(t, tab, 15*time.Second, "requests per second and latency show",
 		`document.querySelector('`+field("thumbnails", "rps")+`').textContent !== '—' &&
 		 document.querySelector('`+field("thumbnails", "p50")+`').textContent.endsWith('ms') &&
 		 document.querySelectorAll('[data-service="thumbnails"] .decisions li time').length > 0 &&
 		 Number(document.querySelector('`+field("thumbnails", "running")+`').textContent) >= 4`)
-	waitJS(t, ctx, 20*time.Second, "the chart has points",
+	browsertest.Until(t, tab, 20*time.Second, "the chart has points",
 		`(document.querySelector('[data-service="thumbnails"] path.s-ongoing')?.getAttribute('d').match(/L/g) || []).length >= 8`)
-	save(t, "dashboard.png", step(t, ctx, 10*time.Second, "screenshot", chromedp.FullScreenshot(100)))
+	save(t, "dashboard.png", browsertest.Run(t, tab, 10*time.Second, "screenshot", chromedp.FullScreenshot(100)))
 
 	// At a phone's width the page fits without sideways scrolling.
-	step(t, ctx, 5*time.Second, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
-	waitJS(t, ctx, 5*time.Second, "the page takes the phone's width", `document.documentElement.clientWidth <= 390`)
-	if wide := step(t, ctx, 5*time.Second, "measure", chromedp.Evaluate[bool](
+	browsertest.Run(t, tab, 5*time.Second, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	browsertest.Until(t, tab, 5*time.Second, "the page takes the phone's width", `document.documentElement.clientWidth <= 390`)
+	if wide := browsertest.Run(t, tab, 5*time.Second, "measure", chromedp.Evaluate[bool](
 		`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); wide {
 		t.Error("at 390px the page is wider than the screen")
 	}
-	save(t, "dashboard-phone.png", step(t, ctx, 10*time.Second, "phone screenshot", chromedp.FullScreenshot(100)))
-	step(t, ctx, 5*time.Second, "desktop viewport", chromedp.EmulateViewport(1280, 900))
+	save(t, "dashboard-phone.png", browsertest.Run(t, tab, 10*time.Second, "phone screenshot", chromedp.FullScreenshot(100)))
+	browsertest.Run(t, tab, 5*time.Second, "desktop viewport", chromedp.EmulateViewport(1280, 900))
 	stopLoad()
 
 	// Stop a service with its button, then start it again.
 	stop := `[data-service="thumbnails"] [data-action="stop"]`
-	press(t, ctx, "stop", stop)
-	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
+	press(t, tab, "stop", stop)
+	browsertest.Until(t, tab, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'stopped'`)
 	if s := app.Lookup("thumbnails").State(); s != service.Stopped {
 		t.Fatalf("the service is %s after the stop button, want stopped", s)
 	}
 	start := `[data-service="thumbnails"] [data-action="start"]`
-	press(t, ctx, "start", start)
-	waitJS(t, ctx, 15*time.Second, "the state changes to running",
+	press(t, tab, "start", start)
+	browsertest.Until(t, tab, 15*time.Second, "the state changes to running",
 		`document.querySelector('`+field("thumbnails", "state")+`').textContent === 'running'`)
 
-	time.Sleep(300 * time.Millisecond) // let late console messages arrive
-	for _, p := range problems() {
-		t.Errorf("browser console: %s", p)
-	}
+	tab.Check(t, app.Addr().String())
 }
 
 func TestBrowserToken(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	ctx, problems := browser(t)
+	tab := browsertest.Start(t)
 	t.Setenv(manage.TokenEnv, "s3cret") // the management API's token, which the dashboard shares
 	app := flow.New(flow.Address("127.0.0.1:0"), flow.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		flow.Management(manage.Options{}), dashboard.Mount(dashboard.Interval(300*time.Millisecond)))
@@ -288,23 +203,22 @@ func TestBrowserToken(t *testing.T) {
 	t.Cleanup(func() { app.Shutdown(context.Background()) })
 	base := "http://" + app.Addr().String()
 
-	step(t, ctx, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard/"))
-	waitJS(t, ctx, 10*time.Second, "the page asks for the token",
+	browsertest.Run(t, tab, 15*time.Second, "open the page", chromedp.Navigate(base+"/dashboard/"))
+	browsertest.Until(t, tab, 10*time.Second, "the page asks for the token",
 		`document.querySelector('#live').dataset.live === 'auth' && document.querySelector('#auth').open`)
-	step(t, ctx, 5*time.Second, "type the token", chromedp.SendKeys(chromedp.CSS("#token"), "s3cret"))
-	step(t, ctx, 5*time.Second, "use it", chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
-	waitJS(t, ctx, 10*time.Second, "the service shows", `document.querySelector('`+field("search", "state")+`')?.textContent === 'running'`)
-	if kept := step(t, ctx, 5*time.Second, "read sessionStorage",
+	browsertest.Run(t, tab, 5*time.Second, "type the token", chromedp.SendKeys(chromedp.CSS("#token"), "s3cret"))
+	browsertest.Run(t, tab, 5*time.Second, "use it", chromedp.Click(chromedp.CSS(`#token-form button[type="submit"]`)))
+	browsertest.Until(t, tab, 10*time.Second, "the service shows", `document.querySelector('`+field("search", "state")+`')?.textContent === 'running'`)
+	if kept := browsertest.Run(t, tab, 5*time.Second, "read sessionStorage",
 		chromedp.Evaluate[string](`sessionStorage.getItem('replicaflow.dashboard.token')`)); kept != "s3cret" {
 		t.Errorf("sessionStorage keeps %q, want the token", kept)
 	}
 	// The stop button sends the token to the management API.
-	press(t, ctx, "stop", `[data-service="search"] [data-action="stop"]`)
-	waitJS(t, ctx, 15*time.Second, "the state changes to stopped",
+	press(t, tab, "stop", `[data-service="search"] [data-action="stop"]`)
+	browsertest.Until(t, tab, 15*time.Second, "the state changes to stopped",
 		`document.querySelector('`+field("search", "state")+`').textContent === 'stopped'`)
 
-	time.Sleep(300 * time.Millisecond)
-	for _, p := range problems() {
+	for _, p := range tab.Console(t) {
 		// The first status request had no token: the browser logs its 401.
 		if p.Source == "network" && strings.Contains(p.Text, "401") {
 			continue

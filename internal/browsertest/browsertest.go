@@ -122,13 +122,12 @@ func (tab *Tab) Requests() []string {
 	return append([]string(nil), tab.requests...)
 }
 
-// Check fails the test for every console error, uncaught exception and
-// failed assertion of the tab so far, and for every request to a host other
-// than host ("127.0.0.1:port"). data: and blob: URLs stay in the page.
-func (tab *Tab) Check(t *testing.T, host string) {
+// Console returns the console errors, uncaught exceptions and failed
+// assertions of the tab so far, including every message written before the
+// call: the console keeps its order, so once a message written now is read,
+// so is every message written before it.
+func (tab *Tab) Console(t *testing.T) []chromedp.ConsoleMessage {
 	t.Helper()
-	// The console keeps its order: once a message written now is read,
-	// so is every message written before it.
 	tab.mu.Lock()
 	want := tab.marks + 1
 	tab.mu.Unlock()
@@ -140,10 +139,18 @@ func (tab *Tab) Check(t *testing.T, host string) {
 	})
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
-	for _, m := range tab.console {
+	return append([]chromedp.ConsoleMessage(nil), tab.console...)
+}
+
+// Check fails the test for every console error, uncaught exception and
+// failed assertion of the tab so far, and for every request to a host other
+// than host ("127.0.0.1:port"). data: and blob: URLs stay in the page.
+func (tab *Tab) Check(t *testing.T, host string) {
+	t.Helper()
+	for _, m := range tab.Console(t) {
 		t.Errorf("browser console: %s", m)
 	}
-	for _, r := range tab.requests {
+	for _, r := range tab.Requests() {
 		u, err := url.Parse(r)
 		if err != nil {
 			t.Errorf("the page asked for %q, not a URL", r)

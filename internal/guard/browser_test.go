@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -16,37 +15,10 @@ import (
 
 	"github.com/replicaflow/replicaflow/cluster/supervisor"
 	"github.com/replicaflow/replicaflow/flow"
+	"github.com/replicaflow/replicaflow/internal/browsertest"
 	"github.com/replicaflow/replicaflow/manage"
 	"github.com/replicaflow/replicaflow/service"
 )
-
-// headless starts headless Chromium with a fresh profile, or skips the test
-// when none is installed.
-func headless(t *testing.T) context.Context {
-	t.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Skip("chromium is not installed (Debian: apt-get install -y chromium); skipping the browser test")
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// Start the browser on ctx itself: a browser started by a Run on a
-	// derived context would close when that context ends.
-	if _, err := chromedp.Run(ctx, chromedp.Title()); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
-}
 
 // otherOrigin listens on 127.0.0.2, another origin than the servers on
 // 127.0.0.1 (or, where that address is missing, on another port).
@@ -92,25 +64,12 @@ Promise.allSettled(sent).then(() => {
 });
 </script>`
 
-// run runs one browser action within 20 seconds.
-func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) {
-	t.Helper()
-	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(sctx, a); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
 // TestBrowserCrossSite replays the red team's D1 and D2 in a real browser:
 // a page on another loopback origin tries to stop a service and register an
 // instance through a tokenless management API, and to register a rogue
 // worker at a tokenless supervisor. Every attempt must fail.
 func TestBrowserCrossSite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	ctx := headless(t)
+	tab := browsertest.Start(t)
 	t.Setenv(manage.TokenEnv, "") // the tokenless loopback mode, whatever the environment says
 
 	classes := manage.NewClasses()
@@ -142,8 +101,8 @@ func TestBrowserCrossSite(t *testing.T) {
 		io.WriteString(w, page)
 	}))
 
-	run(t, ctx, "open the hostile page", chromedp.Navigate(evil+"/"))
-	run(t, ctx, "wait for its requests", chromedp.Poll[bool](`document.title === 'done'`, chromedp.WithPollingInterval(50*time.Millisecond)))
+	browsertest.Run(t, tab, 20*time.Second, "open the hostile page", chromedp.Navigate(evil+"/"))
+	browsertest.Run(t, tab, 20*time.Second, "wait for its requests", chromedp.Poll[bool](`document.title === 'done'`, chromedp.WithPollingInterval(50*time.Millisecond)))
 
 	if s := app.Lookup("work").State(); s != service.Running {
 		t.Errorf("the service is %s after the hostile page, want running", s)
