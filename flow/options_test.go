@@ -21,9 +21,11 @@ import (
 	"github.com/replicaflow/replicaflow/service"
 )
 
-// probed are the paths every serving mode is asked for.
-var probed = []string{"/healthz", "/readyz", "/openapi.json", "/docs/index.html", "/metrics",
-	"/admin/services", "/svc", "/mounted", "/dashboard/", "/dashboard/api/status", "/remote"}
+// probed are the paths every serving mode is asked for, in order. The
+// service comes first: its answer waits for a ready replica, so /readyz
+// then says ready in every mode, however long the replica took to start.
+var probed = []string{"/svc", "/healthz", "/readyz", "/openapi.json", "/docs/index.html", "/metrics",
+	"/admin/services", "/mounted", "/dashboard/", "/dashboard/api/status", "/remote"}
 
 // serveModes serve an app, run probe against its base URL, then stop it.
 var serveModes = []struct {

@@ -2,15 +2,13 @@ package openapi
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
+	"github.com/replicaflow/replicaflow/openapi/oas"
 	"github.com/replicaflow/replicaflow/requests"
 	"github.com/replicaflow/replicaflow/responses"
 )
@@ -30,20 +28,20 @@ var methods = []string{
 // operations share a method and path or an explicit operation ID, or when a
 // type cannot be described (a request type NewPlan rejects, a channel or a
 // function where JSON is expected).
-func Build(info Info, ops []Operation) (*openapi3.T, error) {
+func Build(info Info, ops []Operation) (*oas.Document, error) {
 	info = info.withDefaults()
-	doc := &openapi3.T{
+	doc := &oas.Document{
 		OpenAPI: Version,
-		Info: &openapi3.Info{
+		Info: &oas.Info{
 			Title:       info.Title,
 			Version:     info.Version,
 			Description: info.Description,
 		},
-		Paths:      openapi3.NewPaths(),
-		Components: &openapi3.Components{Schemas: openapi3.Schemas{}},
+		Paths:      map[string]*oas.PathItem{},
+		Components: &oas.Components{Schemas: map[string]*oas.Schema{}},
 	}
 	for _, u := range info.Servers {
-		doc.AddServer(&openapi3.Server{URL: u})
+		doc.Servers = append(doc.Servers, &oas.Server{URL: u})
 	}
 	if err := security(doc, info); err != nil {
 		return nil, err
@@ -83,7 +81,12 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 		for _, t := range o.Tags {
 			tags[t] = true
 		}
-		doc.AddOperation(path, op.Method, o)
+		item := doc.Paths[path]
+		if item == nil {
+			item = &oas.PathItem{}
+			doc.Paths[path] = item
+		}
+		item.SetOperation(op.Method, o)
 	}
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for t := range tags {
@@ -92,7 +95,7 @@ func Build(info Info, ops []Operation) (*openapi3.T, error) {
 			}
 		}
 	}) {
-		doc.Tags = append(doc.Tags, &openapi3.Tag{Name: name})
+		doc.Tags = append(doc.Tags, &oas.Tag{Name: name})
 	}
 	b.in.finish(doc.Components.Schemas)
 	return doc, nil
@@ -131,8 +134,8 @@ type builder struct {
 	in, out *schemas // the schemas of what the server reads and writes
 }
 
-func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operation, error) {
-	o := openapi3.NewOperation()
+func (b *builder) operation(op Operation, pathParams []string) (*oas.Operation, error) {
+	o := &oas.Operation{}
 	o.Summary, o.Description, o.Deprecated = op.Summary, op.Description, op.Deprecated
 	if o.Summary == "" {
 		o.Summary = summary(op.Method, op.Path)
@@ -168,7 +171,7 @@ func (b *builder) operation(op Operation, pathParams []string) (*openapi3.Operat
 // parameters adds the path parameters of the route (typed by the request
 // type's path fields when it has them) and the query, header and cookie
 // parameters of the request type.
-func (b *builder) parameters(o *openapi3.Operation, plan *requests.Plan, pathParams []string) error {
+func (b *builder) parameters(o *oas.Operation, plan *requests.Plan, pathParams []string) error {
 	fields := map[string]*requests.Field{}
 	if plan != nil {
 		for i := range plan.Fields {
@@ -178,58 +181,55 @@ func (b *builder) parameters(o *openapi3.Operation, plan *requests.Plan, pathPar
 		}
 	}
 	for _, name := range pathParams {
-		p := openapi3.NewPathParameter(name)
+		p := &oas.Parameter{Name: name, In: "path", Required: true}
 		if f := fields[name]; f != nil {
 			p.Schema = b.paramSchema(plan.Type, f)
 			paramDocs(p, p.Schema, f)
 		} else {
-			p.Schema = openapi3.NewStringSchema().NewRef()
+			p.Schema = typed("string")
 		}
-		o.AddParameter(p)
+		o.Parameters = append(o.Parameters, p)
 	}
 	if plan == nil {
 		return nil
 	}
 	for i := range plan.Fields {
 		f := &plan.Fields[i]
-		var p *openapi3.Parameter
+		var in string
 		switch f.Source {
 		case requests.Query:
-			p = openapi3.NewQueryParameter(f.Key)
+			in = "query"
 		case requests.Header:
-			p = openapi3.NewHeaderParameter(f.Key)
+			in = "header"
 		case requests.Cookie:
-			p = openapi3.NewCookieParameter(f.Key)
+			in = "cookie"
 		default:
 			continue
 		}
-		p.Required = f.Required
-		p.Schema = b.paramSchema(plan.Type, f)
+		p := &oas.Parameter{Name: f.Key, In: in, Required: f.Required, Schema: b.paramSchema(plan.Type, f)}
 		paramDocs(p, p.Schema, f)
-		o.AddParameter(p)
+		o.Parameters = append(o.Parameters, p)
 	}
 	return nil
 }
 
 // paramSchema is the schema of a parameter or form field: its text form.
-func (b *builder) paramSchema(owner reflect.Type, f *requests.Field) *openapi3.SchemaRef {
+func (b *builder) paramSchema(owner reflect.Type, f *requests.Field) *oas.Schema {
 	t := f.Type
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	var sc *openapi3.Schema
+	var sc *oas.Schema
 	if t.Kind() == reflect.Slice && special(t, true) == nil {
-		sc = openapi3.NewArraySchema()
-		sc.Items = openapi3.NewSchemaRef("", scalarParam(t.Elem()))
+		sc = arrayOf(scalarParam(t.Elem()))
 	} else {
 		sc = scalarParam(t)
 	}
-	ref := openapi3.NewSchemaRef("", sc)
-	applyRules(ref, t, f.Binding)
-	return ref
+	applyRules(sc, t, f.Binding)
+	return sc
 }
 
-func scalarParam(t reflect.Type) *openapi3.Schema {
+func scalarParam(t reflect.Type) *oas.Schema {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -238,13 +238,13 @@ func scalarParam(t reflect.Type) *openapi3.Schema {
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return openapi3.NewBoolSchema()
+		return typed("boolean")
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 		reflect.Float32, reflect.Float64:
 		return numberSchema(t)
 	}
-	return openapi3.NewStringSchema()
+	return typed("string")
 }
 
 var (
@@ -253,20 +253,18 @@ var (
 
 // requestBody adds the JSON or form body of the request type, or an opaque
 // one for a raw request.
-func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method string) error {
+func (b *builder) requestBody(o *oas.Operation, plan *requests.Plan, method string) error {
 	if plan == nil {
 		return nil
 	}
-	rb := openapi3.NewRequestBody()
+	rb := &oas.RequestBody{}
 	switch {
 	case plan.Raw:
 		if method == http.MethodGet || method == http.MethodHead || method == http.MethodDelete {
 			return nil
 		}
-		sc := openapi3.NewStringSchema()
-		sc.Format = "binary"
 		rb.Description = "the raw request: any body"
-		rb.Content = openapi3.NewContentWithSchema(sc, []string{"*/*"})
+		rb.Content = contentOf(formatted("string", "binary"), "*/*")
 	case plan.Whole:
 		t := plan.Type
 		for t.Kind() == reflect.Pointer {
@@ -277,17 +275,16 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 			return err
 		}
 		rb.Required = true
-		rb.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+		rb.Content = jsonContent(ref)
 	case plan.HasBody:
 		ref, required, err := b.jsonBody(plan)
 		if err != nil {
 			return err
 		}
 		rb.Required = required
-		rb.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+		rb.Content = jsonContent(ref)
 	case plan.HasForm:
-		sc := openapi3.NewObjectSchema()
-		sc.Properties = openapi3.Schemas{}
+		sc := object()
 		for i := range plan.Fields {
 			f := &plan.Fields[i]
 			switch f.Source {
@@ -296,15 +293,12 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 				paramDocs(nil, ref, f)
 				sc.Properties[f.Key] = ref
 			case requests.File:
-				file := openapi3.NewStringSchema()
-				file.Format = "binary"
+				file := formatted("string", "binary")
 				if f.Type == uploadListType {
-					list := openapi3.NewArraySchema()
-					list.Items = file.NewRef()
-					file = list
+					file = arrayOf(file)
 				}
 				file.Description = f.Doc
-				sc.Properties[f.Key] = file.NewRef()
+				sc.Properties[f.Key] = file
 			default:
 				continue
 			}
@@ -317,11 +311,11 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 		if plan.HasFile {
 			types = types[1:]
 		}
-		rb.Content = openapi3.NewContentWithSchema(sc, types)
+		rb.Content = contentOf(sc, types...)
 	default:
 		return nil
 	}
-	o.RequestBody = &openapi3.RequestBodyRef{Value: rb}
+	o.RequestBody = rb
 	return nil
 }
 
@@ -330,7 +324,7 @@ func (b *builder) requestBody(o *openapi3.Operation, plan *requests.Plan, method
 // body that refuses unknown fields (Plan.RefuseUnknown) is always such an
 // object, with additionalProperties false: the component may serve
 // endpoints that ignore them.
-func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, error) {
+func (b *builder) jsonBody(plan *requests.Plan) (*oas.Schema, bool, error) {
 	required := false
 	all := true
 	for _, f := range plan.Fields {
@@ -344,8 +338,7 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		ref, err := b.in.ref(plan.Type)
 		return ref, required, err
 	}
-	sc := openapi3.NewObjectSchema()
-	sc.Properties = openapi3.Schemas{}
+	sc := object()
 	for _, f := range plan.Fields {
 		if f.Source != requests.Body {
 			continue
@@ -366,10 +359,9 @@ func (b *builder) jsonBody(plan *requests.Plan) (*openapi3.SchemaRef, bool, erro
 		}
 	}
 	if plan.RefuseUnknown {
-		no := false
-		sc.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
+		sc.AdditionalProperties = &oas.Additional{None: true}
 	}
-	return openapi3.NewSchemaRef("", sc), required, nil
+	return sc, required, nil
 }
 
 func hasOption(tag, opt string) bool {
@@ -397,21 +389,21 @@ var (
 // responses adds the success answer and the problem details the framework
 // can answer with: 400 and 422 when input binds, 413 and 415 when a body
 // does, 426 for a WebSocket, 500 and 503 always.
-func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.Plan) error {
-	o.Responses = openapi3.NewResponses()
+func (b *builder) responses(o *oas.Operation, op Operation, plan *requests.Plan) error {
+	o.Responses = map[string]*oas.Response{}
 	status := op.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
 	if op.WebSocket {
-		o.AddResponse(http.StatusSwitchingProtocols, openapi3.NewResponse().
-			WithDescription("Switching Protocols: the connection is upgraded to a WebSocket"))
+		addResponse(o, http.StatusSwitchingProtocols, &oas.Response{
+			Description: "Switching Protocols: the connection is upgraded to a WebSocket"})
 	} else {
 		code, resp, err := b.success(op.Response, status, op.ContentType)
 		if err != nil {
 			return err
 		}
-		o.AddResponse(code, resp)
+		addResponse(o, code, resp)
 	}
 
 	problem, err := b.problem()
@@ -450,15 +442,14 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 		if desc == "" {
 			desc = cmp.Or(http.StatusText(code), "Error")
 		}
-		resp := openapi3.NewResponse().WithDescription(desc)
-		resp.Content = openapi3.Content{responses.ProblemContentType: &openapi3.MediaType{Schema: problem()}}
+		resp := &oas.Response{Description: desc, Content: contentOf(problem(), responses.ProblemContentType)}
 		if code == http.StatusServiceUnavailable {
-			resp.Headers = openapi3.Headers{"Retry-After": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
+			resp.Headers = map[string]*oas.Header{"Retry-After": {
 				Description: "seconds to wait before trying again",
-				Schema:      openapi3.NewIntegerSchema().NewRef(),
-			}}}}
+				Schema:      typed("integer"),
+			}}
 		}
-		o.AddResponse(code, resp)
+		addResponse(o, code, resp)
 	}
 	return nil
 }
@@ -467,23 +458,30 @@ func (b *builder) responses(o *openapi3.Operation, op Operation, plan *requests.
 // file: a part of it (206, one range as the file's type, several as
 // multipart/byteranges), 304 to a conditional request, and 416, as plain
 // text, to a range past the end.
-func fileResponses(o *openapi3.Operation, contentType string) {
-	binary := openapi3.NewStringSchema()
-	binary.Format = "binary"
-	partial := openapi3.NewResponse().WithDescription("Partial Content: the ranges the Range header asked for")
-	partial.Content = openapi3.NewContentWithSchema(binary, []string{cmp.Or(contentType, "*/*")})
-	if contentType != "" {
-		partial.Content["multipart/byteranges"] = openapi3.NewMediaType().WithSchema(binary)
+func fileResponses(o *oas.Operation, contentType string) {
+	binary := formatted("string", "binary")
+	partial := &oas.Response{
+		Description: "Partial Content: the ranges the Range header asked for",
+		Content:     contentOf(binary, cmp.Or(contentType, "*/*")),
+		Headers: map[string]*oas.Header{"Content-Range": {
+			Description: "the range sent, for a single range",
+			Schema:      typed("string"),
+		}},
 	}
-	partial.Headers = openapi3.Headers{"Content-Range": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
-		Description: "the range sent, for a single range",
-		Schema:      openapi3.NewStringSchema().NewRef(),
-	}}}}
-	o.AddResponse(http.StatusPartialContent, partial)
-	o.AddResponse(http.StatusNotModified, openapi3.NewResponse().WithDescription("Not Modified: the copy the client holds is current"))
-	o.AddResponse(http.StatusRequestedRangeNotSatisfiable, openapi3.NewResponse().
-		WithDescription("Range Not Satisfiable: no range of the Range header is in the file").
-		WithContent(openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{"text/plain"})))
+	if contentType != "" {
+		partial.Content["multipart/byteranges"] = &oas.MediaType{Schema: binary}
+	}
+	addResponse(o, http.StatusPartialContent, partial)
+	addResponse(o, http.StatusNotModified, &oas.Response{Description: "Not Modified: the copy the client holds is current"})
+	addResponse(o, http.StatusRequestedRangeNotSatisfiable, &oas.Response{
+		Description: "Range Not Satisfiable: no range of the Range header is in the file",
+		Content:     contentOf(typed("string"), "text/plain"),
+	})
+}
+
+// addResponse sets o's answer with status code.
+func addResponse(o *oas.Operation, code int, r *oas.Response) {
+	o.Responses[strconv.Itoa(code)] = r
 }
 
 var problemDescriptions = map[int]string{
@@ -498,14 +496,14 @@ var problemDescriptions = map[int]string{
 
 // problem registers the Problem component and returns a function that makes
 // references to it.
-func (b *builder) problem() (func() *openapi3.SchemaRef, error) {
+func (b *builder) problem() (func() *oas.Schema, error) {
 	if _, err := b.out.ref(problemType); err != nil {
 		return nil, err
 	}
 	c := b.out.comps[compKey{problemType, true}]
 	c.schema.Required = []string{"type", "title", "status"}
 	c.schema.Description = "RFC 9457 problem details"
-	return func() *openapi3.SchemaRef {
+	return func() *oas.Schema {
 		r, _ := b.out.componentRef(problemType)
 		return r
 	}, nil
@@ -520,8 +518,8 @@ type bodyTyper interface {
 	BodyType() reflect.Type
 }
 
-func (b *builder) success(t reflect.Type, status int, contentType string) (int, *openapi3.Response, error) {
-	resp := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Success"))
+func (b *builder) success(t reflect.Type, status int, contentType string) (int, *oas.Response, error) {
+	resp := &oas.Response{Description: cmp.Or(http.StatusText(status), "Success")}
 	if t == nil {
 		return status, resp, nil
 	}
@@ -534,10 +532,8 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		body := reflect.Zero(rt).Interface().(bodyTyper).BodyType()
 		return b.success(body, status, contentType)
 	}
-	text := func(mt, format string) *openapi3.Response {
-		sc := openapi3.NewStringSchema()
-		sc.Format = format
-		resp.Content = openapi3.NewContentWithSchema(sc, []string{mt})
+	text := func(mt, format string) *oas.Response {
+		resp.Content = contentOf(formatted("string", format), mt)
 		return resp
 	}
 	switch rt {
@@ -556,16 +552,16 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		if status < 300 || status > 399 {
 			status = http.StatusTemporaryRedirect
 		}
-		r := openapi3.NewResponse().WithDescription(cmp.Or(http.StatusText(status), "Redirect") + ": see Location")
-		uri := openapi3.NewStringSchema()
-		uri.Format = "uri-reference"
-		r.Headers = openapi3.Headers{"Location": &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{
-			Description: "where to go",
-			Schema:      uri.NewRef(),
-		}}}}
+		r := &oas.Response{
+			Description: cmp.Or(http.StatusText(status), "Redirect") + ": see Location",
+			Headers: map[string]*oas.Header{"Location": {
+				Description: "where to go",
+				Schema:      formatted("string", "uri-reference"),
+			}},
+		}
 		return status, r, nil
 	case jsonRespType:
-		resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+		resp.Content = jsonContent(&oas.Schema{})
 		return status, resp, nil
 	}
 	if status == http.StatusNoContent || status == http.StatusNotModified {
@@ -573,9 +569,9 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 	}
 	if t.Kind() == reflect.Interface {
 		if t == responseType {
-			resp.Content = openapi3.NewContentWithSchema(openapi3.NewSchema(), []string{"*/*"})
+			resp.Content = contentOf(&oas.Schema{}, "*/*")
 		} else {
-			resp.Content = openapi3.NewContentWithJSONSchema(openapi3.NewSchema())
+			resp.Content = jsonContent(&oas.Schema{})
 		}
 		return status, resp, nil
 	}
@@ -584,33 +580,30 @@ func (b *builder) success(t reflect.Type, status int, contentType string) (int, 
 		return 0, nil, err
 	}
 	nilIsNull(ref, t, false) // a nil slice or map is sent as null
-	resp.Content = openapi3.NewContentWithJSONSchemaRef(ref)
+	resp.Content = jsonContent(ref)
 	return status, resp, nil
 }
 
 // security declares info's security schemes in doc and its default
 // requirement.
-func security(doc *openapi3.T, info Info) error {
+func security(doc *oas.Document, info Info) error {
 	if len(info.SecuritySchemes) > 0 {
-		doc.Components.SecuritySchemes = openapi3.SecuritySchemes{}
+		doc.Components.SecuritySchemes = map[string]*oas.SecurityScheme{}
 	}
 	for name, s := range info.SecuritySchemes {
-		sc := &openapi3.SecurityScheme{
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("openapi: security scheme %q: %w", name, err)
+		}
+		doc.Components.SecuritySchemes[name] = &oas.SecurityScheme{
 			Type: s.Type, Scheme: s.Scheme, BearerFormat: s.BearerFormat,
 			In: s.In, Name: s.Name, Description: s.Description,
 		}
-		if err := sc.Validate(context.Background()); err != nil {
-			return fmt.Errorf("openapi: security scheme %q: %w", name, err)
-		}
-		doc.Components.SecuritySchemes[name] = &openapi3.SecuritySchemeRef{Value: sc}
 	}
 	req, err := requirements(info.Security, info)
 	if err != nil {
 		return fmt.Errorf("openapi: default security: %w", err)
 	}
-	if req != nil {
-		doc.Security = *req
-	}
+	doc.Security = req
 	return nil
 }
 
@@ -618,10 +611,10 @@ func security(doc *openapi3.T, info Info) error {
 // document's default. An operation that requires nothing says so with an
 // empty list (security: []), also when the document has no default: a
 // reader, or a linter, then knows it is public rather than forgotten.
-func operationSecurity(o *openapi3.Operation, op Operation, info Info) error {
+func operationSecurity(o *oas.Operation, op Operation, info Info) error {
 	if op.Security == nil {
 		if len(info.Security) == 0 {
-			o.Security = openapi3.NewSecurityRequirements() // public
+			o.Security = []oas.SecurityRequirement{} // public
 		}
 		return nil
 	}
@@ -630,23 +623,23 @@ func operationSecurity(o *openapi3.Operation, op Operation, info Info) error {
 		return err
 	}
 	if req == nil {
-		req = openapi3.NewSecurityRequirements() // public
+		req = []oas.SecurityRequirement{} // public
 	}
 	o.Security = req
 	return nil
 }
 
 // requirements is the requirement "any one of names", nil for no names.
-func requirements(names []string, info Info) (*openapi3.SecurityRequirements, error) {
+func requirements(names []string, info Info) ([]oas.SecurityRequirement, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
-	reqs := openapi3.NewSecurityRequirements()
+	var reqs []oas.SecurityRequirement
 	for _, name := range names {
 		if _, ok := info.SecuritySchemes[name]; !ok {
 			return nil, fmt.Errorf("security scheme %q is not declared", name)
 		}
-		reqs.With(openapi3.NewSecurityRequirement().Authenticate(name))
+		reqs = append(reqs, oas.SecurityRequirement{name: []string{}})
 	}
 	return reqs, nil
 }

@@ -160,7 +160,7 @@ func TestDocumentValidates(t *testing.T) {
 }
 
 func TestStatusesAndContentTypes(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, allOps())
+	doc, err := build(openapi.Info{}, allOps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func compactJSON(t *testing.T, s string) string {
 }
 
 func TestExactSchemas(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, allOps())
+	doc, err := build(openapi.Info{}, allOps())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestExactSchemas(t *testing.T) {
 
 func TestStableAcrossOrders(t *testing.T) {
 	ops := allOps()
-	first, err := openapi.Build(openapi.Info{}, ops)
+	first, err := build(openapi.Info{}, ops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +394,7 @@ func TestStableAcrossOrders(t *testing.T) {
 			k := (j*7 + i*3) % len(shuffled)
 			shuffled[j], shuffled[k] = shuffled[k], shuffled[j]
 		}
-		doc, err := openapi.Build(openapi.Info{}, shuffled)
+		doc, err := build(openapi.Info{}, shuffled)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -410,7 +410,7 @@ func TestOperationIDs(t *testing.T) {
 		openapi.Operation{Service: "x", Method: "GET", Path: "/a-b"},
 		openapi.Operation{Service: "x", Method: "GET", Path: "/get-a-b-2"},
 	)
-	doc, err := openapi.Build(openapi.Info{}, ops)
+	doc, err := build(openapi.Info{}, ops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,11 +443,11 @@ func TestOperationIDs(t *testing.T) {
 		{Method: "GET", Path: "/a", OperationID: "same"},
 		{Method: "GET", Path: "/b", OperationID: "same"},
 	}
-	if _, err := openapi.Build(openapi.Info{}, dup); err == nil || !strings.Contains(err.Error(), "same") {
+	if _, err := build(openapi.Info{}, dup); err == nil || !strings.Contains(err.Error(), "same") {
 		t.Errorf("duplicate explicit IDs: err = %v", err)
 	}
 	twice := []openapi.Operation{{Method: "GET", Path: "/a/:x"}, {Method: "GET", Path: "/a/:x"}}
-	if _, err := openapi.Build(openapi.Info{}, twice); err == nil {
+	if _, err := build(openapi.Info{}, twice); err == nil {
 		t.Error("two operations on one method and path: no error")
 	}
 }
@@ -493,7 +493,7 @@ func TestBadTypes(t *testing.T) {
 		"form and JSON":   {Method: "POST", Path: "/x", Request: reflect.TypeFor[Mixed]()},
 		"channel":         {Method: "GET", Path: "/x", Response: reflect.TypeFor[chan int]()},
 	} {
-		if _, err := openapi.Build(openapi.Info{}, []openapi.Operation{op}); err == nil {
+		if _, err := build(openapi.Info{}, []openapi.Operation{op}); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -513,11 +513,11 @@ func TestRegistrationPlan(t *testing.T) {
 			withPlans[i].Plan = plan
 		}
 	}
-	want, err := openapi.Build(openapi.Info{}, allOps())
+	want, err := build(openapi.Info{}, allOps())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := openapi.Build(openapi.Info{}, withPlans)
+	got, err := build(openapi.Info{}, withPlans)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +530,7 @@ func TestRegistrationPlan(t *testing.T) {
 	// A plan without the query field "verbose": the document follows it.
 	plan, _ := requests.NewPlan(reflect.TypeFor[GetUser]())
 	plan.Fields = slices.DeleteFunc(slices.Clone(plan.Fields), func(f requests.Field) bool { return f.Key == "verbose" })
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+	doc, err := build(openapi.Info{}, []openapi.Operation{
 		{Method: "GET", Path: "/users/:id", Request: reflect.TypeFor[GetUser](), Plan: plan},
 	})
 	if err != nil {
@@ -545,7 +545,7 @@ func TestRegistrationPlan(t *testing.T) {
 
 // A responses.Reply[T] answer is documented exactly as a T answer.
 func TestReplyIsDocumentedAsItsBody(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+	doc, err := build(openapi.Info{}, []openapi.Operation{
 		{Service: "x", Method: "PUT", Path: "/reply", Status: 201, Response: reflect.TypeFor[responses.Reply[User]]()},
 		{Service: "x", Method: "PUT", Path: "/plain", Status: 201, Response: reflect.TypeFor[User]()},
 	})
@@ -557,4 +557,18 @@ func TestReplyIsDocumentedAsItsBody(t *testing.T) {
 	if string(reply) != string(plain) || !strings.Contains(string(reply), "#/components/schemas/User\"") {
 		t.Fatalf("Reply[User] documented as\n%s\nwant as User:\n%s", reply, plain)
 	}
+}
+
+// build is openapi.Build read back as clients read it: the JSON, loaded by
+// kin-openapi.
+func build(info openapi.Info, ops []openapi.Operation) (*openapi3.T, error) {
+	doc, err := openapi.Build(info, ops)
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return openapi3.NewLoader().LoadFromData(data)
 }

@@ -25,14 +25,14 @@ func ExampleBuild() {
 	if err != nil {
 		panic(err)
 	}
-	op := doc.Paths.Find("/hello/{lang}").Post
+	op := doc.Paths["/hello/{lang}"].Post
 	fmt.Println(op.OperationID, op.Tags)
-	body, _ := json.Marshal(op.RequestBody.Value.Content.Get("application/json").Schema)
+	body, _ := json.Marshal(op.RequestBody.Content["application/json"].Schema)
 	fmt.Println(string(body))
 	reply, _ := json.Marshal(doc.Components.Schemas["Reply"])
 	fmt.Println(string(reply))
 	// Output:
 	// post-hello-by-lang [hello]
 	// {"$ref":"#/components/schemas/Greeting"}
-	// {"properties":{"message":{"type":"string"}},"required":["message"],"type":"object"}
+	// {"type":"object","properties":{"message":{"type":"string"}},"required":["message"]}
 }

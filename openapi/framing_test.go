@@ -42,7 +42,7 @@ func framingDoc(t *testing.T) *openapi3.T {
 		{Method: "GET", Path: "/go", Response: reflect.TypeFor[responses.Redirect]()},
 		{Method: "GET", Path: "/report", Response: reflect.TypeFor[responses.File](), ContentType: "application/pdf"},
 	}
-	doc, err := openapi.Build(info, ops)
+	doc, err := build(info, ops)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestPublicOperations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := openapi.Build(tt.info, tt.ops)
+			doc, err := build(tt.info, tt.ops)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -194,7 +194,7 @@ func TestFramingErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := openapi.Build(tt.info, []openapi.Operation{tt.op})
+			_, err := build(tt.info, []openapi.Operation{tt.op})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one with %q", err, tt.want)
 			}

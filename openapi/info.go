@@ -1,6 +1,8 @@
 package openapi
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path"
 	"runtime/debug"
@@ -131,4 +133,30 @@ func APIKeyQuery(name string) SecurityScheme {
 // APIKeyCookie is a key (a session, say) sent in the named cookie.
 func APIKeyCookie(name string) SecurityScheme {
 	return SecurityScheme{Type: "apiKey", In: "cookie", Name: name}
+}
+
+// validate reports what makes s a scheme the document cannot declare.
+func (s SecurityScheme) validate() error {
+	switch s.Type {
+	case "http":
+		switch strings.ToLower(s.Scheme) {
+		case "":
+			return errors.New(`an "http" scheme needs Scheme ("bearer" or "basic")`)
+		case "bearer":
+		default:
+			if s.BearerFormat != "" {
+				return fmt.Errorf("BearerFormat is for the bearer scheme, not %q", s.Scheme)
+			}
+		}
+	case "apiKey":
+		if s.In != "header" && s.In != "query" && s.In != "cookie" {
+			return fmt.Errorf(`an "apiKey" scheme goes in "header", "query" or "cookie", not %q`, s.In)
+		}
+		if s.Name == "" {
+			return errors.New(`an "apiKey" scheme needs the Name of its header, query parameter or cookie`)
+		}
+	default:
+		return fmt.Errorf(`type %q: the document declares "http" and "apiKey" schemes`, s.Type)
+	}
+	return nil
 }

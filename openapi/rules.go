@@ -6,8 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
+	"github.com/replicaflow/replicaflow/openapi/oas"
 	"github.com/replicaflow/replicaflow/requests"
 )
 
@@ -30,21 +29,20 @@ func hasRule(binding, rule string) bool {
 // email, url and uuid as formats, and alpha, alphanum, numeric, number and
 // hexadecimal as patterns. Rules after "dive" apply to the items. A
 // component reference stays as it is: nothing may stand beside a $ref.
-func applyRules(ref *openapi3.SchemaRef, t reflect.Type, binding string) {
-	if binding == "" || ref == nil || ref.Ref != "" || ref.Value == nil {
+func applyRules(sc *oas.Schema, t reflect.Type, binding string) {
+	if binding == "" || sc == nil || sc.Ref != "" {
 		return
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	sc := ref.Value
 	rules := strings.Split(binding, ",")
 	for i, r := range rules {
 		if r == "dive" {
 			switch {
 			case sc.Items != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
 				applyRules(sc.Items, t.Elem(), strings.Join(rules[i+1:], ","))
-			case sc.AdditionalProperties.Schema != nil && t.Kind() == reflect.Map:
+			case sc.AdditionalProperties != nil && sc.AdditionalProperties.Schema != nil && t.Kind() == reflect.Map:
 				applyRules(sc.AdditionalProperties.Schema, t.Elem(), strings.Join(rules[i+1:], ","))
 			}
 			return
@@ -78,7 +76,7 @@ func applyRules(ref *openapi3.SchemaRef, t reflect.Type, binding string) {
 		case "ipv4", "ipv6", "hostname":
 			sc.Format = name
 		case "alpha", "alphanum", "numeric", "number", "hexadecimal":
-			if sc.Type.Is("string") {
+			if sc.Type == "string" {
 				sc.Pattern = patterns[name]
 			}
 		case "datetime":
@@ -101,7 +99,7 @@ var patterns = map[string]string{
 
 // bound sets a lower (lo) or upper bound: on the value of a number, on the
 // length of a string, on the items of an array, on the properties of a map.
-func bound(sc *openapi3.Schema, t reflect.Type, param string, lo, exclusive bool) {
+func bound(sc *oas.Schema, t reflect.Type, param string, lo, exclusive bool) {
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
@@ -113,17 +111,10 @@ func bound(sc *openapi3.Schema, t reflect.Type, param string, lo, exclusive bool
 		if err != nil {
 			return
 		}
-		yes := true
 		if lo {
-			sc.Min = &v
-			if exclusive {
-				sc.ExclusiveMin = openapi3.ExclusiveBound{Bool: &yes}
-			}
+			sc.Minimum, sc.ExclusiveMinimum = &v, exclusive
 		} else {
-			sc.Max = &v
-			if exclusive {
-				sc.ExclusiveMax = openapi3.ExclusiveBound{Bool: &yes}
-			}
+			sc.Maximum, sc.ExclusiveMaximum = &v, exclusive
 		}
 		return
 	}
@@ -141,13 +132,13 @@ func bound(sc *openapi3.Schema, t reflect.Type, param string, lo, exclusive bool
 		}
 	}
 	switch {
-	case t.Kind() == reflect.String && sc.Type.Is("string"):
+	case t.Kind() == reflect.String && sc.Type == "string":
 		if lo {
 			sc.MinLength = n
 		} else {
 			sc.MaxLength = &n
 		}
-	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && sc.Type.Is("array"):
+	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && sc.Type == "array":
 		if lo {
 			sc.MinItems = n
 		} else {
@@ -155,9 +146,9 @@ func bound(sc *openapi3.Schema, t reflect.Type, param string, lo, exclusive bool
 		}
 	case t.Kind() == reflect.Map:
 		if lo {
-			sc.MinProps = n
+			sc.MinProperties = n
 		} else {
-			sc.MaxProps = &n
+			sc.MaxProperties = &n
 		}
 	}
 }
@@ -219,20 +210,20 @@ func splitComma(s string) []string {
 // documented returns ref with the `doc` text as its description and the
 // `example` text as its example. A component reference is wrapped in allOf,
 // since nothing may stand beside a $ref in OpenAPI 3.0.
-func documented(ref *openapi3.SchemaRef, doc, example string) *openapi3.SchemaRef {
-	if ref == nil || doc == "" && example == "" {
-		return ref
+func documented(sc *oas.Schema, doc, example string) *oas.Schema {
+	if sc == nil || doc == "" && example == "" {
+		return sc
 	}
-	if ref.Ref != "" || ref.Value == nil {
-		ref = openapi3.NewSchemaRef("", &openapi3.Schema{AllOf: openapi3.SchemaRefs{ref}})
+	if sc.Ref != "" {
+		sc = &oas.Schema{AllOf: []*oas.Schema{sc}}
 	}
 	if doc != "" {
-		ref.Value.Description = doc
+		sc.Description = doc
 	}
 	if example != "" {
-		ref.Value.Example = tagValue(ref.Value, example, false)
+		sc.Example = tagValue(sc, example, false)
 	}
-	return ref
+	return sc
 }
 
 // tagValue is the value a tag's text stands for in a schema: a number or a
@@ -240,36 +231,36 @@ func documented(ref *openapi3.SchemaRef, doc, example string) *openapi3.SchemaRe
 // them — param says the text is a parameter's one value (an array of one);
 // otherwise the text of an array or object is JSON. Text that does not fit
 // stays text.
-func tagValue(sc *openapi3.Schema, text string, param bool) any {
-	if sc.Type == nil {
-		if len(sc.AllOf) == 1 && sc.AllOf[0].Value != nil && sc.AllOf[0].Value.Type != nil {
-			sc = sc.AllOf[0].Value
-		} else {
-			return text
+func tagValue(sc *oas.Schema, text string, param bool) any {
+	typ := sc.Type
+	if typ == "" && len(sc.AllOf) == 1 {
+		typ = sc.AllOf[0].Type
+		if sc.AllOf[0].Ref != "" {
+			typ = "object" // components are structs
 		}
 	}
-	switch {
-	case sc.Type.Is("integer"):
+	switch typ {
+	case "integer":
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n
 		}
 		if n, err := strconv.ParseUint(text, 10, 64); err == nil {
 			return n
 		}
-	case sc.Type.Is("number"):
+	case "number":
 		if f, err := strconv.ParseFloat(text, 64); err == nil {
 			return f
 		}
-	case sc.Type.Is("boolean"):
+	case "boolean":
 		if b, err := strconv.ParseBool(text); err == nil {
 			return b
 		}
-	case sc.Type.Is("array"):
-		if param && sc.Items != nil && sc.Items.Value != nil {
-			return []any{tagValue(sc.Items.Value, text, true)}
+	case "array":
+		if param && sc.Items != nil {
+			return []any{tagValue(sc.Items, text, true)}
 		}
 		fallthrough
-	case sc.Type.Is("object"):
+	case "object":
 		var v any
 		if json.Unmarshal([]byte(text), &v) == nil {
 			return v
@@ -281,8 +272,7 @@ func tagValue(sc *openapi3.Schema, text string, param bool) any {
 // paramDocs writes a parameter's or form field's `doc`, `example` and
 // `default` tags into its schema (and p, for a parameter: its description
 // and example).
-func paramDocs(p *openapi3.Parameter, ref *openapi3.SchemaRef, f *requests.Field) {
-	sc := ref.Value
+func paramDocs(p *oas.Parameter, sc *oas.Schema, f *requests.Field) {
 	if f.HasDefault {
 		sc.Default = tagValue(sc, f.Default, true)
 	}

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 
+	"github.com/replicaflow/replicaflow/openapi/oas"
 	"github.com/replicaflow/replicaflow/responses"
 )
 
@@ -67,9 +67,9 @@ type compKey struct {
 type component struct {
 	t        reflect.Type
 	response bool
-	schema   *openapi3.Schema
-	refs     []*openapi3.SchemaRef // every reference, filled in by finish
-	suffix   string                // added to the type's name: "Input" for a request side of its own
+	schema   *oas.Schema
+	refs     []*oas.Schema // every reference, filled in by finish
+	suffix   string        // added to the type's name: "Input" for a request side of its own
 	name     string
 }
 
@@ -90,44 +90,44 @@ func isComponent(t reflect.Type) bool {
 // special returns the schema of the types that do not render as their
 // kind says, or nil. param selects the text form of parameters and form
 // fields (a duration is "1.5s" there, and nanoseconds in JSON).
-func special(t reflect.Type, param bool) *openapi3.Schema {
+func special(t reflect.Type, param bool) *oas.Schema {
 	switch t {
 	case timeType:
-		return openapi3.NewDateTimeSchema()
+		return formatted("string", "date-time")
 	case uuidType:
-		return openapi3.NewUUIDSchema()
+		return formatted("string", "uuid")
 	case rawMessageType:
-		return openapi3.NewSchema()
+		return &oas.Schema{}
 	case durationType:
 		if param {
-			s := openapi3.NewStringSchema()
+			s := typed("string")
 			s.Description = "a duration: a number with a unit, like 300ms, 1.5s or 2h45m"
 			s.Example = "1.5s"
 			s.Pattern = durationPattern
 			return s
 		}
-		s := openapi3.NewInt64Schema()
+		s := formatted("integer", "int64")
 		s.Description = "a duration in nanoseconds"
 		return s
 	}
 	if param {
 		if reflect.PointerTo(t).Implements(textUnmarshalType) {
-			return openapi3.NewStringSchema()
+			return typed("string")
 		}
 		return nil
 	}
 	if t.Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(jsonMarshalerType) {
-		return openapi3.NewSchema() // renders itself: anything
+		return &oas.Schema{} // renders itself: anything
 	}
 	if t.Implements(textMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
-		return openapi3.NewStringSchema()
+		return typed("string")
 	}
 	return nil
 }
 
 // ref returns a fresh schema for t as a JSON value. It is fresh so that a
 // caller may add constraints to it, except for component references.
-func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
+func (s *schemas) ref(t reflect.Type) (*oas.Schema, error) {
 	if t.Kind() == reflect.Pointer {
 		elem := t.Elem()
 		for elem.Kind() == reflect.Pointer {
@@ -137,37 +137,33 @@ func (s *schemas) ref(t reflect.Type) (*openapi3.SchemaRef, error) {
 		if err != nil {
 			return nil, err
 		}
-		if inner.Ref != "" || inner.Value == nil {
+		if inner.Ref != "" {
 			// Nothing may stand beside a $ref in OpenAPI 3.0; nullable
 			// wants a type beside it (components are objects).
-			sc := &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{inner}}
+			sc := &oas.Schema{Nullable: true, AllOf: []*oas.Schema{inner}}
 			if elem.Kind() == reflect.Struct {
-				sc.Type = &openapi3.Types{openapi3.TypeObject}
+				sc.Type = "object"
 			}
-			return openapi3.NewSchemaRef("", sc), nil
+			return sc, nil
 		}
-		inner.Value.Nullable = true
+		inner.Nullable = true
 		return inner, nil
 	}
 	if sc := special(t, false); sc != nil {
-		return openapi3.NewSchemaRef("", sc), nil
+		return sc, nil
 	}
 	if isComponent(t) {
 		return s.componentRef(t)
 	}
-	sc, err := s.inline(t)
-	if err != nil {
-		return nil, err
-	}
-	return openapi3.NewSchemaRef("", sc), nil
+	return s.inline(t)
 }
 
 // componentRef describes t once and returns a new reference to it.
-func (s *schemas) componentRef(t reflect.Type) (*openapi3.SchemaRef, error) {
+func (s *schemas) componentRef(t reflect.Type) (*oas.Schema, error) {
 	key := compKey{t, s.response}
 	c, ok := s.comps[key]
 	if !ok {
-		c = &component{t: t, response: s.response, schema: &openapi3.Schema{}}
+		c = &component{t: t, response: s.response, schema: &oas.Schema{}}
 		s.comps[key] = c
 		s.order = append(s.order, c)
 		// Registered before its fields are described, so a type that
@@ -178,27 +174,27 @@ func (s *schemas) componentRef(t reflect.Type) (*openapi3.SchemaRef, error) {
 		}
 		*c.schema = *sc
 	}
-	r := &openapi3.SchemaRef{Ref: componentPrefix + "?", Value: c.schema}
+	r := &oas.Schema{Ref: componentPrefix + "?"}
 	c.refs = append(c.refs, r)
 	return r, nil
 }
 
 // inline describes the kinds that are not components.
-func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
+func (s *schemas) inline(t reflect.Type) (*oas.Schema, error) {
 	switch t.Kind() {
 	case reflect.Bool:
-		return openapi3.NewBoolSchema(), nil
+		return typed("boolean"), nil
 	case reflect.String:
-		return openapi3.NewStringSchema(), nil
+		return typed("string"), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
 		reflect.Float32, reflect.Float64:
 		return numberSchema(t), nil
 	case reflect.Interface:
-		return openapi3.NewSchema(), nil
+		return &oas.Schema{}, nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			return openapi3.NewBytesSchema(), nil // base64, as encoding/json does
+			return formatted("string", "byte"), nil // base64, as encoding/json does
 		}
 		fallthrough
 	case reflect.Array:
@@ -207,8 +203,7 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 			return nil, err
 		}
 		nilIsNull(items, t.Elem(), false)
-		sc := openapi3.NewArraySchema()
-		sc.Items = items
+		sc := arrayOf(items)
 		if t.Kind() == reflect.Array {
 			n := uint64(t.Len())
 			sc.MinItems, sc.MaxItems = n, &n
@@ -226,38 +221,32 @@ func (s *schemas) inline(t reflect.Type) (*openapi3.Schema, error) {
 			return nil, err
 		}
 		nilIsNull(vals, t.Elem(), false)
-		sc := openapi3.NewObjectSchema()
-		sc.AdditionalProperties = openapi3.AdditionalProperties{Schema: vals}
-		return sc, nil
+		return &oas.Schema{Type: "object", AdditionalProperties: &oas.Additional{Schema: vals}}, nil
 	case reflect.Struct:
 		return s.object(t)
 	}
 	return nil, fmt.Errorf("type %s cannot be JSON", t)
 }
 
-func numberSchema(t reflect.Type) *openapi3.Schema {
-	var sc *openapi3.Schema
+func numberSchema(t reflect.Type) *oas.Schema {
+	var sc *oas.Schema
 	switch t.Kind() {
 	case reflect.Float32:
-		sc = openapi3.NewFloat64Schema()
-		sc.Format = "float"
-		return sc
+		return formatted("number", "float")
 	case reflect.Float64:
-		sc = openapi3.NewFloat64Schema()
-		sc.Format = "double"
-		return sc
+		return formatted("number", "double")
 	case reflect.Int32, reflect.Int16, reflect.Int8, reflect.Uint8, reflect.Uint16:
-		sc = openapi3.NewInt32Schema()
+		sc = formatted("integer", "int32")
 	default:
-		sc = openapi3.NewInt64Schema()
+		sc = formatted("integer", "int64")
 	}
 	switch t.Kind() {
 	case reflect.Int8, reflect.Int16, reflect.Uint8, reflect.Uint16, reflect.Uint32:
 		lo, hi := intRange(t)
-		sc.Min, sc.Max = &lo, &hi
+		sc.Minimum, sc.Maximum = &lo, &hi
 	case reflect.Uint, reflect.Uint64:
 		zero := 0.0
-		sc.Min = &zero
+		sc.Minimum = &zero
 	}
 	return sc
 }
@@ -274,9 +263,8 @@ func intRange(t reflect.Type) (float64, float64) {
 // `binding` rules as constraints, and as required fields on the request
 // side; on the response side the fields encoding/json always writes are
 // required.
-func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
-	sc := openapi3.NewObjectSchema()
-	sc.Properties = openapi3.Schemas{}
+func (s *schemas) object(t reflect.Type) (*oas.Schema, error) {
+	sc := object()
 	for _, f := range jsonFields(t) {
 		ref, err := s.ref(f.typ)
 		if err != nil {
@@ -301,24 +289,22 @@ func (s *schemas) object(t reflect.Type) (*openapi3.Schema, error) {
 // field that cannot be null: one that is omitted when empty (omitempty,
 // omitzero) or required (a required field must be sent with a value). Types
 // that render themselves (json.Marshaler) say nothing of null here.
-func nilIsNull(ref *openapi3.SchemaRef, t reflect.Type, notNull bool) {
-	if notNull || ref == nil || ref.Ref != "" || ref.Value == nil {
+func nilIsNull(sc *oas.Schema, t reflect.Type, notNull bool) {
+	if notNull || sc == nil || sc.Ref != "" {
 		return
 	}
 	if (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) && special(t, false) == nil {
-		ref.Value.Nullable = true
+		sc.Nullable = true
 	}
 }
 
 // stringified is the schema of a field tagged `json:",string"`: numbers and
 // booleans travel as strings.
-func stringified(ref *openapi3.SchemaRef) *openapi3.SchemaRef {
-	if v := ref.Value; ref.Ref == "" && v != nil && v.Type != nil && (v.Type.Is("integer") || v.Type.Is("number") || v.Type.Is("boolean")) {
-		sc := openapi3.NewStringSchema()
-		sc.Nullable = v.Nullable
-		return openapi3.NewSchemaRef("", sc)
+func stringified(sc *oas.Schema) *oas.Schema {
+	if sc.Ref == "" && (sc.Type == "integer" || sc.Type == "number" || sc.Type == "boolean") {
+		return &oas.Schema{Type: "string", Nullable: sc.Nullable}
 	}
-	return ref
+	return sc
 }
 
 // jsonField is a field of a struct as encoding/json sees it.
@@ -469,14 +455,14 @@ func lessIndex(a, b []int) bool {
 }
 
 // finish names every component and writes it into comps.
-func (s *schemas) finish(comps openapi3.Schemas) {
+func (s *schemas) finish(comps map[string]*oas.Schema) {
 	s.pair()
 	names(s.order)
 	for _, c := range s.order {
 		for _, r := range c.refs {
 			r.Ref = componentPrefix + c.name
 		}
-		comps[c.name] = &openapi3.SchemaRef{Value: c.schema}
+		comps[c.name] = c.schema
 	}
 }
 
@@ -544,4 +530,20 @@ func (s *catalog) pair() {
 		}
 	}
 	s.order = order
+}
+
+// Schema constructors, as the builder uses them.
+func typed(t string) *oas.Schema                           { return &oas.Schema{Type: t} }
+func formatted(t, format string) *oas.Schema               { return &oas.Schema{Type: t, Format: format} }
+func object() *oas.Schema                                  { return &oas.Schema{Type: "object", Properties: map[string]*oas.Schema{}} }
+func arrayOf(items *oas.Schema) *oas.Schema                { return &oas.Schema{Type: "array", Items: items} }
+func jsonContent(sc *oas.Schema) map[string]*oas.MediaType { return contentOf(sc, "application/json") }
+
+// contentOf is a body of each of the media types with schema sc.
+func contentOf(sc *oas.Schema, types ...string) map[string]*oas.MediaType {
+	c := make(map[string]*oas.MediaType, len(types))
+	for _, t := range types {
+		c[t] = &oas.MediaType{Schema: sc}
+	}
+	return c
 }

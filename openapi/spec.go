@@ -11,8 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
-
+	"github.com/replicaflow/replicaflow/openapi/oas"
 	"github.com/replicaflow/replicaflow/responses"
 )
 
@@ -30,7 +29,7 @@ type Spec struct {
 
 type snapshot struct {
 	gen  uint64
-	doc  *openapi3.T
+	doc  *oas.Document
 	json []byte
 	etag string
 	err  error
@@ -58,7 +57,7 @@ func (s *Spec) JSON() ([]byte, error) {
 }
 
 // Document returns the current document. It is shared: do not modify it.
-func (s *Spec) Document() (*openapi3.T, error) {
+func (s *Spec) Document() (*oas.Document, error) {
 	snap := s.current()
 	return snap.doc, snap.err
 }

@@ -101,7 +101,7 @@ func TestComponentNames(t *testing.T) {
 		{Method: "GET", Path: "/4", Response: reflect.TypeFor[Page[map[string]Page[Item]]]()},
 		{Method: "GET", Path: "/5", Response: reflect.TypeFor[Problem]()},
 	}
-	doc, err := openapi.Build(openapi.Info{}, ops)
+	doc, err := build(openapi.Info{}, ops)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ type Shapes struct {
 // interface or json.RawMessage is null too; its schema, {}, allows any
 // value.
 func TestNilSlicesAndMaps(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+	doc, err := build(openapi.Info{}, []openapi.Operation{
 		{Method: "GET", Path: "/shapes", Response: reflect.TypeFor[Shapes]()},
 		{Method: "GET", Path: "/list", Response: reflect.TypeFor[[]Shapes]()},
 		{Method: "GET", Path: "/map", Response: reflect.TypeFor[map[string]Shapes]()},
@@ -121,7 +121,7 @@ func TestNilSlicesAndMaps(t *testing.T) {
 // exactly the text time.ParseDuration reads, so that the document refuses
 // what the server refuses.
 func TestDurationPattern(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{{Method: "GET", Path: "/wait", Request: reflect.TypeFor[struct {
+	doc, err := build(openapi.Info{}, []openapi.Operation{{Method: "GET", Path: "/wait", Request: reflect.TypeFor[struct {
 		For time.Duration `query:"for"`
 	}]()}})
 	if err != nil {
@@ -150,7 +150,7 @@ func TestCharacterRules(t *testing.T) {
 		Number   string `json:"number" binding:"number"`
 		Hex      string `json:"hex" binding:"hexadecimal"`
 	}
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{{Method: "POST", Path: "/in", Request: reflect.TypeFor[In]()}})
+	doc, err := build(openapi.Info{}, []openapi.Operation{{Method: "POST", Path: "/in", Request: reflect.TypeFor[In]()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func (Strict) RefuseUnknownFields() {}
 // TestStrictBody checks that a body that refuses unknown fields says so,
 // without changing the component that other endpoints share.
 func TestStrictBody(t *testing.T) {
-	doc, err := openapi.Build(openapi.Info{}, []openapi.Operation{
+	doc, err := build(openapi.Info{}, []openapi.Operation{
 		{Method: "POST", Path: "/strict", Request: reflect.TypeFor[Strict]()},
 		{Method: "GET", Path: "/strict", Response: reflect.TypeFor[Strict]()},
 	})
