@@ -19,35 +19,67 @@ type mount struct {
 	h      http.Handler
 }
 
-// table maps path prefixes to handlers, longest prefix first. It is never
-// changed once built: the flow swaps in a new one.
+// table maps path prefixes to handlers: a request goes to the longest
+// prefix that is its path or a parent of it. A prefix matches whole
+// segments, so only the prefixes that share the path's first segment can
+// match, and those are all the lookup compares, besides "/" which matches
+// every path. It is never changed once built: the flow swaps in a new one.
 type table struct {
-	entries  []mount
-	fallback http.Handler
+	bySegment map[string][]mount // prefixes other than "/", by first segment, longest first
+	root      http.Handler       // the handler of "/", if any
+	fallback  http.Handler       // when no prefix matches
+}
+
+func newTable(entries []mount, fallback http.Handler) *table {
+	t := &table{bySegment: map[string][]mount{}, fallback: fallback}
+	entries = slices.Clone(entries)
+	slices.SortStableFunc(entries, func(a, b mount) int { return len(b.prefix) - len(a.prefix) })
+	for _, m := range entries {
+		if m.prefix == "/" {
+			if t.root == nil {
+				t.root = m.h
+			}
+			continue
+		}
+		seg := firstSegment(m.prefix)
+		t.bySegment[seg] = append(t.bySegment[seg], m)
+	}
+	return t
 }
 
 func (t *table) lookup(path string) http.Handler {
-	for i := range t.entries {
-		p := t.entries[i].prefix
-		if p == "/" || path == p || (len(path) > len(p) && path[len(p)] == '/' && path[:len(p)] == p) {
-			return t.entries[i].h
+	for _, m := range t.bySegment[firstSegment(path)] {
+		p := m.prefix
+		if path == p || len(path) > len(p) && path[len(p)] == '/' && path[:len(p)] == p {
+			return m.h
 		}
 	}
+	if t.root != nil {
+		return t.root
+	}
 	return t.fallback
+}
+
+// firstSegment is the first segment of a path: "users" for "/users/7".
+func firstSegment(path string) string {
+	path = strings.TrimPrefix(path, "/")
+	if i := strings.IndexByte(path, '/'); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // rebuildLocked builds the dispatch table from the services and mounts and
 // swaps it in.
 func (f *Flow) rebuildLocked() {
-	t := &table{fallback: f.chainLocked(noService)}
+	var entries []mount
 	for _, m := range f.system {
-		t.entries = append(t.entries, mount{m.prefix, f.chainLocked(serve(m.h))})
+		entries = append(entries, mount{m.prefix, f.chainLocked(serve(m.h))})
 	}
 	for _, s := range f.services {
-		t.entries = append(t.entries, mount{s.BaseRoute(), s})
+		entries = append(entries, mount{s.BaseRoute(), s})
 	}
-	slices.SortStableFunc(t.entries, func(a, b mount) int { return len(b.prefix) - len(a.prefix) })
-	f.table.Store(t)
+	f.table.Store(newTable(entries, f.chainLocked(noService)))
 }
 
 // chainLocked runs h behind the flow's middleware (what Use added), so the

@@ -216,7 +216,7 @@ func values(c *gin.Context, f *Field) []string {
 // decodeBody reads the JSON body into a pooled buffer (returned, to be put
 // back once the body's bytes are no longer needed) and decodes it into dst.
 func (p *Plan) decodeBody(req *http.Request, dst any) (*bytes.Buffer, error) {
-	if ct := req.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+	if ct := contentType(req.Header); ct != "" && !isJSON(ct) {
 		return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: fmt.Sprintf("the body must be JSON (application/json), not %q", ct)}
 	}
 	if req.Body == nil || req.Body == http.NoBody {
@@ -376,7 +376,20 @@ func tooLarge(limit int64) *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body is larger than the limit of %d bytes", limit)}
 }
 
+// contentType is the request's Content-Type, read from the map directly:
+// net/http stores the canonical key, and Header.Get would canonicalize the
+// constant on every request.
+func contentType(h http.Header) string {
+	if v := h["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func isJSON(ct string) bool {
+	if ct == "application/json" { // what nearly every client sends
+		return true
+	}
 	mt, _, _ := strings.Cut(ct, ";")
 	mt = strings.TrimSpace(mt)
 	return strings.EqualFold(mt, "application/json") || strings.HasSuffix(strings.ToLower(mt), "+json")
