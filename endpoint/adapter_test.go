@@ -113,6 +113,7 @@ func TestAdapter(t *testing.T) {
 		{"bad path parameter", "GET", "/items/x", ``, 422, responses.ProblemContentType, "the request did not validate", "path.id", "", false},
 		{"pointer request is validated", "POST", "/ptr", `{"count": 1}`, 422, responses.ProblemContentType, "the request did not validate", "body.name", "", false},
 		{"pointer request, valid", "POST", "/ptr", `{"name": "ada"}`, 200, "application/json; charset=utf-8", `"ada"`, "", "", false},
+		{"a body of whitespace is no body", "POST", "/ptr", " \r\n\t", 422, responses.ProblemContentType, "the request did not validate", "body", "", false},
 		{"pointer request, null", "POST", "/ptr", `null`, 200, "application/json; charset=utf-8", `"null"`, "", "", false},
 		{"body over the limit", "POST", "/small", `{"a":"0123456789abcdef"}`, 413, responses.ProblemContentType, "", "", "", false},
 		{"a chosen status", "GET", "/error", ``, 409, responses.ProblemContentType, "already there", "", "", false},

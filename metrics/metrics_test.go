@@ -2,10 +2,13 @@ package metrics_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -80,6 +83,45 @@ replicaflow_http_requests_total{endpoint="unmatched",method="OTHER",service="use
 	}
 	if got := inFlight(t, m, "users"); got != 0 {
 		t.Errorf("in flight after the requests = %v, want 0", got)
+	}
+}
+
+// Concurrent requests that answer several statuses on the same endpoint
+// and method, and the same status on several methods, each land in their
+// own series, however their first appearances interleave.
+func TestMiddlewareCountsConcurrentStatuses(t *testing.T) {
+	m := metrics.New()
+	e := gin.New()
+	e.Use(m.Middleware("s"))
+	e.Any("/status/:code", func(c *gin.Context) {
+		code, _ := strconv.Atoi(c.Param("code"))
+		c.Status(code)
+	})
+	codes := []int{200, 201, 202, 204, 400, 404, 409, 422, 500, 503}
+	verbs := []string{"GET", "POST", "PUT"}
+	const rounds = 20
+	var wg sync.WaitGroup
+	for _, v := range verbs {
+		for _, code := range codes {
+			wg.Go(func() {
+				for range rounds {
+					w := httptest.NewRecorder()
+					e.ServeHTTP(w, httptest.NewRequest(v, "/status/"+strconv.Itoa(code), nil))
+				}
+			})
+		}
+	}
+	wg.Wait()
+	var want strings.Builder
+	want.WriteString("# HELP replicaflow_http_requests_total HTTP requests served, by service, endpoint (route template), method and status.\n")
+	want.WriteString("# TYPE replicaflow_http_requests_total counter\n")
+	for _, v := range verbs {
+		for _, code := range codes {
+			fmt.Fprintf(&want, "replicaflow_http_requests_total{endpoint=\"/status/:code\",method=%q,service=\"s\",status=\"%d\"} %d\n", v, code, rounds)
+		}
+	}
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want.String()), "replicaflow_http_requests_total"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -17,24 +17,17 @@ import (
 // down (5xx). A panic that crosses it unrecovered counts as a 500.
 //
 // The endpoint label is c.FullPath(), or Unmatched. The label children are
-// resolved once per (endpoint, method, status) and kept in a copy-on-write
-// map, so a request in the steady state takes no lock and allocates nothing.
+// resolved once per (endpoint, method, status) and kept in copy-on-write
+// tables, so a request in the steady state takes no lock and allocates
+// nothing.
 func (m *Metrics) Middleware(service string) gin.HandlerFunc {
 	r := &recorder{
 		m:        m,
 		service:  service,
 		inFlight: m.inFlight.count(service),
 	}
-	r.series.Store(&map[seriesKey]series{})
+	r.endpoints.Store(&map[string]*endpointSeries{})
 	return r.handle
-}
-
-// seriesKey identifies the label children of a request: the method is an
-// index into methods, so that the lookup hashes one string, not two.
-type seriesKey struct {
-	endpoint string
-	method   uint8
-	status   uint16
 }
 
 // series are the label children one (endpoint, method, status) updates.
@@ -43,14 +36,25 @@ type series struct {
 	duration prometheus.Observer
 }
 
+// endpointSeries holds the label children of one endpoint: by method (an
+// index into methods), a short copy-on-write list by status.
+type endpointSeries struct {
+	byMethod [len(methods)]atomic.Pointer[[]statusSeries]
+}
+
+type statusSeries struct {
+	status uint16
+	series
+}
+
 // recorder is the state of one service's middleware.
 type recorder struct {
 	m        *Metrics
 	service  string
 	inFlight *atomic.Int64
 
-	mu     sync.Mutex // serialises the writers of series
-	series atomic.Pointer[map[seriesKey]series]
+	mu        sync.Mutex                                 // serialises the writers of endpoints
+	endpoints atomic.Pointer[map[string]*endpointSeries] // by endpoint label
 }
 
 // epoch is the origin of the middleware's clock: a duration since it reads
@@ -63,14 +67,14 @@ func (r *recorder) handle(c *gin.Context) {
 	completed := false
 	defer func() {
 		r.inFlight.Add(-1)
-		k := seriesKey{endpoint: c.FullPath(), method: methodIndex(c.Request.Method), status: uint16(c.Writer.Status())}
+		endpoint, status := c.FullPath(), uint16(c.Writer.Status())
 		if !completed {
-			k.status = http.StatusInternalServerError // a panic is on its way up
+			status = http.StatusInternalServerError // a panic is on its way up
 		}
-		if k.endpoint == "" {
-			k.endpoint = Unmatched
+		if endpoint == "" {
+			endpoint = Unmatched
 		}
-		s := r.lookup(k)
+		s := r.lookup(endpoint, methodIndex(c.Request.Method), status)
 		s.duration.Observe((time.Since(epoch) - start).Seconds())
 		s.requests.Inc()
 	}()
@@ -78,28 +82,47 @@ func (r *recorder) handle(c *gin.Context) {
 	completed = true
 }
 
-// lookup returns the label children of k, resolving them the first time k
-// is seen. Readers go through an immutable map; a new key copies it.
-func (r *recorder) lookup(k seriesKey) series {
-	if s, ok := (*r.series.Load())[k]; ok {
-		return s
+// lookup returns the label children of (endpoint, method, status),
+// resolving them the first time they are seen. Readers go through immutable
+// tables; a new endpoint or status copies the one it joins.
+func (r *recorder) lookup(endpoint string, method uint8, status uint16) series {
+	if e := (*r.endpoints.Load())[endpoint]; e != nil {
+		if list := e.byMethod[method].Load(); list != nil {
+			for i := range *list {
+				if (*list)[i].status == status {
+					return (*list)[i].series
+				}
+			}
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	old := *r.series.Load()
-	if s, ok := old[k]; ok {
-		return s
+	old := *r.endpoints.Load()
+	e := old[endpoint]
+	if e == nil {
+		e = &endpointSeries{}
+		next := make(map[string]*endpointSeries, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[endpoint] = e
+		r.endpoints.Store(&next)
+	}
+	var list []statusSeries
+	if p := e.byMethod[method].Load(); p != nil {
+		list = *p
+	}
+	for _, s := range list {
+		if s.status == status {
+			return s.series
+		}
 	}
 	s := series{
-		requests: r.m.requests.WithLabelValues(r.service, k.endpoint, methods[k.method], strconv.Itoa(int(k.status))),
-		duration: r.m.duration.WithLabelValues(r.service, k.endpoint, methods[k.method]),
+		requests: r.m.requests.WithLabelValues(r.service, endpoint, methods[method], strconv.Itoa(int(status))),
+		duration: r.m.duration.WithLabelValues(r.service, endpoint, methods[method]),
 	}
-	next := make(map[seriesKey]series, len(old)+1)
-	for key, v := range old {
-		next[key] = v
-	}
-	next[k] = s
-	r.series.Store(&next)
+	list = append(list[:len(list):len(list)], statusSeries{status, s})
+	e.byMethod[method].Store(&list)
 	return s
 }
 

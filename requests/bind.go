@@ -231,10 +231,20 @@ func (p *Plan) decodeBody(req *http.Request, dst any) (*bytes.Buffer, error) {
 		return buf, malformed("the body could not be read", err)
 	}
 	data := buf.Bytes()
-	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+	if blank(data) {
 		return buf, p.emptyBody()
 	}
 	return buf, decodeJSON(data, dst, p.RefuseUnknown)
+}
+
+// blank reports whether data is only JSON whitespace: an empty body.
+func blank(data []byte) bool {
+	for _, c := range data {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeJSON decodes the one JSON value of data into dst; refuse makes an

@@ -1,7 +1,6 @@
 package requests
 
 import (
-	"bytes"
 	"io"
 	"reflect"
 	"sync"
@@ -29,7 +28,7 @@ func DecodeJSON(r io.Reader, dst any) error {
 		return malformed("the body could not be read", err)
 	}
 	data := buf.Bytes()
-	if len(bytes.TrimLeft(data, " \t\r\n")) == 0 {
+	if blank(data) {
 		return invalid([]FieldError{{Location: "body", Message: "is required", Rule: "required"}})
 	}
 	if err := decodeJSON(data, dst, true); err != nil {

@@ -59,6 +59,8 @@ func TestDecodeJSONMessages(t *testing.T) {
 		{"string", `{` + valid + `,"req":1}`, 422, "body.req", "must be a string, not a JSON number"},
 		{"unknown field", `{` + valid + `,"extra":1}`, 422, "body.extra", "is not a field of this request"},
 		{"no body", ``, 422, "body", "is required"},
+		{"only whitespace", " \r\n\t ", 422, "body", "is required"},
+		{"whitespace around a value", " \n{" + valid + "}\r\n", 0, "", ""},
 		{"trailing data", `{` + valid + `} {}`, 400, "", ""},
 		{"malformed", `{`, 400, "", ""},
 		{"valid", `{` + valid + `}`, 0, "", ""},
