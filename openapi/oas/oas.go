@@ -195,29 +195,33 @@ type Schema struct {
 }
 
 // Additional is what an object allows besides its listed properties:
-// values of Schema, or nothing when None is set.
+// nothing when None is set, else values of Schema, else anything.
 type Additional struct {
 	Schema *Schema
 	None   bool
 }
 
-// MarshalJSON writes false for None and the schema otherwise.
+// MarshalJSON writes false for None, the schema when there is one, and
+// true otherwise.
 func (a Additional) MarshalJSON() ([]byte, error) {
-	if a.None || a.Schema == nil {
+	switch {
+	case a.None:
 		return []byte("false"), nil
+	case a.Schema != nil:
+		return json.Marshal(a.Schema)
 	}
-	return json.Marshal(a.Schema)
+	return []byte("true"), nil
 }
 
 // MarshalJSON writes a reference as {"$ref": ...} alone.
-func (s *Schema) MarshalJSON() ([]byte, error) {
+func (s Schema) MarshalJSON() ([]byte, error) {
 	if s.Ref != "" {
 		return json.Marshal(struct {
 			Ref string `json:"$ref"`
 		}{s.Ref})
 	}
 	type plain Schema
-	return json.Marshal((*plain)(s))
+	return json.Marshal(plain(s))
 }
 
 // SetOperation puts o in p's slot for method, and reports whether OpenAPI
