@@ -143,7 +143,11 @@ func (p *Pool) victimLocked() *Replica {
 	return best
 }
 
-// startLocked creates a replica and its goroutine; its CPUs are reserved.
+// startLocked creates a replica; its CPUs are reserved. A replica with
+// nothing to build serves at once; otherwise a goroutine runs Setup, and
+// ends with it. No goroutine waits while a replica serves: an idle replica
+// costs the garbage collector no stack to scan, and its teardown starts
+// from the event that drains it (see finishLocked).
 func (p *Pool) startLocked() {
 	p.nextID++
 	r := &Replica{
@@ -152,16 +156,15 @@ func (p *Pool) startLocked() {
 		state:    replicaStarting,
 		reserved: p.cpuMs,
 		stop:     make(chan struct{}),
-		drained:  make(chan struct{}, 1),
 	}
 	p.replicas = append(p.replicas, r)
 	p.replWG.Add(1)
 	if p.cfg.Setup == nil {
-		// Nothing to build: the replica serves at once.
+		r.setupDone, r.setUp = true, true
 		p.readyLocked(r)
-	} else {
-		r.ctx, r.cancel = context.WithCancel(p.baseCtx)
+		return
 	}
+	r.ctx, r.cancel = context.WithCancel(p.baseCtx)
 	go p.run(r)
 }
 
@@ -174,8 +177,8 @@ func (p *Pool) readyLocked(r *Replica) {
 	p.checkReadyLocked()
 }
 
-// drainLocked takes r out of routing and tells its goroutine to finish. Its
-// CPU reservation is given back at once so a replacement can start while r
+// drainLocked takes r out of routing and tells it to finish. Its CPU
+// reservation is given back at once so a replacement can start while r
 // finishes its in-flight requests.
 func (p *Pool) drainLocked(r *Replica) {
 	switch r.state {
@@ -200,25 +203,35 @@ func (p *Pool) drainLocked(r *Replica) {
 	p.cpus.release(r.reserved)
 	r.reserved = 0
 	close(r.stop)
-	if r.inflight == 0 {
-		select {
-		case r.drained <- struct{}{}:
-		default:
-		}
-	}
+	p.finishLocked(r)
 }
 
-// run is a replica's goroutine: Setup (retried), serve until told to stop,
-// wait for in-flight requests, Teardown.
-func (p *Pool) run(r *Replica) {
-	defer p.replWG.Done()
-	setUp := p.cfg.Setup == nil
-	if !setUp {
-		setUp = p.setup(r)
+// finishLocked starts r's teardown once nothing holds it any more: it is
+// draining, its last in-flight request is done, and its Setup is over.
+// Whichever of those comes last calls it; it starts the teardown once.
+func (p *Pool) finishLocked(r *Replica) {
+	if r.state != replicaDraining || r.inflight > 0 || !r.setupDone || r.finishing {
+		return
 	}
-	<-r.stop
-	<-r.drained
-	if setUp && p.cfg.Teardown != nil {
+	r.finishing = true
+	go p.finish(r)
+}
+
+// run is the goroutine of a replica with something to build: Setup,
+// retried until it succeeds or the replica is stopped.
+func (p *Pool) run(r *Replica) {
+	setUp := p.setup(r)
+	p.mu.Lock()
+	r.setupDone, r.setUp = true, setUp
+	p.finishLocked(r)
+	p.mu.Unlock()
+}
+
+// finish tears a drained replica down (Teardown, when its Setup succeeded)
+// and forgets it.
+func (p *Pool) finish(r *Replica) {
+	defer p.replWG.Done()
+	if r.setUp && p.cfg.Teardown != nil {
 		p.teardown(r)
 	}
 	if r.cancel != nil {

@@ -279,11 +279,8 @@ func (p *Pool) releaseLocked(r *Replica) {
 	}
 	r.inflight--
 	p.inflight--
-	if r.inflight == 0 && r.state == replicaDraining {
-		select {
-		case r.drained <- struct{}{}:
-		default:
-		}
+	if r.inflight == 0 {
+		p.finishLocked(r)
 	}
 }
 

@@ -760,3 +760,81 @@ func TestMisuse(t *testing.T) {
 		NewPool(Options{Name: "x", MinReplicas: 3, MaxReplicas: 1}, nil)
 	})
 }
+
+// replicaGoroutines counts the goroutines running a replica's Setup or
+// teardown.
+func replicaGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "scaling.(*Pool).run(") + strings.Count(string(buf), "scaling.(*Pool).finish(")
+}
+
+// An idle replica holds no goroutine: the one that runs Setup ends with
+// it, and a teardown starts from what drains the replica. The garbage
+// collector has no stack to scan per replica. Teardown still runs once per
+// replica, after its last request, whether the replica drains idle, with
+// requests in flight, or while its Setup is still retrying.
+func TestIdleReplicasHoldNoGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		p := start(t, Options{NumReplicas: 20, MinReplicas: 20, MaxReplicas: 20, DisableAutoscaler: true,
+			Setup: l.setup, Teardown: l.teardown}, nil)
+		synctest.Wait()
+		if s := p.Status(); s.Running != 20 {
+			t.Fatalf("%d running, want 20", s.Running)
+		}
+		if n := replicaGoroutines(); n != 0 {
+			t.Fatalf("%d goroutines for 20 idle replicas, want none", n)
+		}
+
+		// Held replicas are torn down after their last request, idle ones at once.
+		var held []*Replica
+		for range 3 {
+			r, err := l.acquire(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = append(held, r)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Shutdown(context.Background()) }()
+		synctest.Wait()
+		if n := l.count(l.tears); n != 17 {
+			t.Fatalf("%d replicas torn down while 3 hold requests, want 17", n)
+		}
+		for _, r := range held {
+			l.release(p, r)
+		}
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		l.checkOnce()
+		if n := replicaGoroutines(); n != 0 {
+			t.Fatalf("%d replica goroutines after shutdown", n)
+		}
+	})
+}
+
+// A replica stopped while its Setup keeps failing is not torn down (it
+// built nothing), and its goroutine ends.
+func TestReplicaStoppedDuringSetup(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLifecycle(t)
+		l.failFor = 1000
+		p := NewPool(Options{Logger: quiet, Setup: l.setup, Teardown: l.teardown}, nil)
+		if err := p.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * setupBackoffMin) // a few attempts fail
+		if err := p.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := l.count(l.tears); n != 0 {
+			t.Errorf("%d teardowns of replicas never set up", n)
+		}
+		if n := replicaGoroutines(); n != 0 {
+			t.Errorf("%d replica goroutines after shutdown", n)
+		}
+	})
+}

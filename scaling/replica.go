@@ -28,10 +28,13 @@ type Replica struct {
 	state    replicaState
 	reserved int64 // milli-CPUs reserved
 
-	stop    chan struct{} // closed when the replica must leave
-	drained chan struct{} // receives once in-flight reaches zero while draining
-	ctx     context.Context
-	cancel  context.CancelFunc
+	setupDone bool // Setup is over (or there is none): a drained replica may be torn down
+	setUp     bool // Setup succeeded: Teardown must run
+	finishing bool // its teardown has begun
+
+	stop   chan struct{} // closed when the replica must leave
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	valMu  sync.Mutex
 	values atomic.Pointer[map[any]any] // copy on write
