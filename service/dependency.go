@@ -237,6 +237,17 @@ func (s *Service) setupReplica(ctx context.Context, r *scaling.Replica) error {
 	return nil
 }
 
+// hasReplicaDeps reports whether a replica has dependencies of its own to
+// build. Dependencies are declared before the service starts.
+func (s *Service) hasReplicaDeps() bool {
+	for _, d := range s.deps {
+		if d.scopeOf() == ReplicaScope {
+			return true
+		}
+	}
+	return false
+}
+
 // teardownReplica closes a replica's dependencies, last built first.
 func (s *Service) teardownReplica(r *scaling.Replica) {
 	var done []built

@@ -70,6 +70,27 @@ func connService(log *logBuf, scope service.Scope, cs *conns, opts ...service.Op
 	return svc, dep
 }
 
+// A service with no replica-scoped dependency has nothing to build per
+// replica: its replicas serve as soon as Start returns, with no goroutine
+// each. One with such a dependency builds it on each replica first.
+func TestReplicasWithNothingToBuildServeAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plain := newService(nil, []service.Option{service.Name("plain"), service.Replicas(3, 3)}, nil)
+		start(t, plain)
+		if st := plain.Status().Replicas; st.Running != 3 || st.Starting != 0 {
+			t.Errorf("right after Start: %d running, %d starting; want 3 and 0", st.Running, st.Starting)
+		}
+		built := newService(nil, []service.Option{service.Name("built"), service.Replicas(3, 3)}, func(svc *service.Service) {
+			service.NewDependency(svc, service.ReplicaScope, func(context.Context) (int, error) { return 1, nil }, nil)
+		})
+		start(t, built)
+		synctest.Wait()
+		if st := built.Status().Replicas; st.Running != 3 {
+			t.Errorf("after the builds: %d running, want 3", st.Running)
+		}
+	})
+}
+
 // TestReplicaScope checks that a replica dependency is built once per
 // replica when the service starts, before any request, and that requests on
 // one replica share its instance.

@@ -203,8 +203,12 @@ func (s *Service) Status() Status {
 func (s *Service) poolOptions() scaling.Options {
 	cfg := s.opts.pool()
 	cfg.Logger = s.poolLog.Load()
-	cfg.Setup = s.setupReplica
-	cfg.Teardown = s.teardownReplica
+	if s.hasReplicaDeps() {
+		// Without replica-scoped dependencies a replica has nothing to
+		// build: the pool puts it in routing at once, with no goroutine.
+		cfg.Setup = s.setupReplica
+		cfg.Teardown = s.teardownReplica
+	}
 	return cfg
 }
 
