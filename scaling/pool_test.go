@@ -762,11 +762,30 @@ func TestMisuse(t *testing.T) {
 }
 
 // replicaGoroutines counts the goroutines running a replica's Setup or
-// teardown.
+// teardown in the caller's synctest bubble (other tests' pools may run
+// beside it).
 func replicaGoroutines() int {
-	buf := make([]byte, 1<<20)
+	self := make([]byte, 256)
+	self = self[:runtime.Stack(self, false)]
+	header, _, _ := strings.Cut(string(self), "\n")
+	_, bubble, ok := strings.Cut(header, "synctest bubble ")
+	if !ok {
+		panic("replicaGoroutines is for a synctest bubble")
+	}
+	bubble = strings.TrimSuffix(bubble, "]:")
+	buf := make([]byte, 1<<22)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "scaling.(*Pool).run(") + strings.Count(string(buf), "scaling.(*Pool).finish(")
+	n := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		header, stack, _ := strings.Cut(g, "\n")
+		if !strings.Contains(header, "synctest bubble "+bubble+"]") {
+			continue
+		}
+		if strings.Contains(stack, "scaling.(*Pool).run(") || strings.Contains(stack, "scaling.(*Pool).finish(") {
+			n++
+		}
+	}
+	return n
 }
 
 // An idle replica holds no goroutine: the one that runs Setup ends with
