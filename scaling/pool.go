@@ -279,7 +279,7 @@ func (p *Pool) releaseLocked(r *Replica) {
 	}
 	r.inflight--
 	p.inflight--
-	if r.inflight == 0 {
+	if r.inflight == 0 && r.state == replicaDraining {
 		p.finishLocked(r)
 	}
 }

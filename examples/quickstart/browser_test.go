@@ -62,15 +62,6 @@ func underPrefix(t *testing.T, app *flow.Flow) (*httptest.Server, *recorder) {
 	return srv, rec
 }
 
-// clickJS clicks the first element that matches sel, once it is there and
-// enabled. Swagger UI re-renders as it goes, so the element is found and
-// clicked in one step.
-func clickJS(sel string) string {
-	return `(() => { const b = document.querySelector(` + jsQuote(sel) + `); if (!b || b.disabled) return false; b.click(); return true; })()`
-}
-
-func jsQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
-
 // TestBrowserDocsTryItOut runs Try it out on the docs page in headless
 // Chromium, the app behind a path-stripping proxy at /api, as a newcomer
 // does: open /api/docs, expand an operation, Try it out, fill in what the
@@ -121,18 +112,11 @@ func TestBrowserDocsTryItOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			op := tt.op
 			browsertest.Run(t, tab, 30*time.Second, "open /api/docs", chromedp.Navigate(srv.URL+"/api/docs"))
-			browsertest.Until(t, tab, 30*time.Second, "expand the operation", clickJS(op+" .opblock-summary-control"))
-			browsertest.Until(t, tab, 10*time.Second, "Try it out", clickJS(op+" .try-out__btn"))
+			browsertest.Until(t, tab, 30*time.Second, "expand the operation", browsertest.Click(op+" .opblock-summary-control"))
+			browsertest.Until(t, tab, 10*time.Second, "Try it out", browsertest.Click(op+" .try-out__btn"))
 			tt.fill(t, op)
-			browsertest.Until(t, tab, 10*time.Second, "Execute", clickJS(op+" .execute"))
-			browsertest.Until(t, tab, 30*time.Second, "the answer shows",
-				`!!document.querySelector('`+op+` .live-responses-table .response-col_status')`)
-
-			status := browsertest.Run(t, tab, 10*time.Second, "read the status",
-				chromedp.Text(chromedp.CSS(op+" .live-responses-table .response .response-col_status")))
-			body := browsertest.Run(t, tab, 10*time.Second, "read the body",
-				chromedp.Text(chromedp.CSS(op+" .live-responses-table .response-col_description pre")))
-			if status = strings.TrimSpace(status); status != "200" {
+			status, body := browsertest.Execute(t, tab, op)
+			if status != "200" {
 				t.Errorf("the page shows status %q, want 200: %s", status, body)
 			}
 			if got := strings.Join(strings.Fields(body), ""); got != strings.ReplaceAll(tt.body, " ", "") {

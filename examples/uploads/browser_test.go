@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,10 +19,6 @@ import (
 	"github.com/replicaflow/replicaflow/flow"
 	"github.com/replicaflow/replicaflow/internal/browsertest"
 )
-
-func clickJS(sel string) string {
-	return `(() => { const b = document.querySelector('` + sel + `'); if (!b || b.disabled) return false; b.click(); return true; })()`
-}
 
 // TestBrowserDocsUploadFiles sends a document and two attachments from the
 // docs page in headless Chromium, the app behind a path-stripping proxy at
@@ -53,9 +48,9 @@ func TestBrowserDocsUploadFiles(t *testing.T) {
 	)
 
 	browsertest.Run(t, tab, 30*time.Second, "open /api/docs", chromedp.Navigate(srv.URL+"/api/docs"))
-	browsertest.Until(t, tab, 30*time.Second, "expand POST /upload", clickJS(op+" .opblock-summary-control"))
-	browsertest.Until(t, tab, 10*time.Second, "Try it out", clickJS(op+" .try-out__btn"))
-	browsertest.Until(t, tab, 10*time.Second, "add a second attachment", clickJS(extra+" .json-schema-form-item-add"))
+	browsertest.Until(t, tab, 30*time.Second, "expand POST /upload", browsertest.Click(op+" .opblock-summary-control"))
+	browsertest.Until(t, tab, 10*time.Second, "Try it out", browsertest.Click(op+" .try-out__btn"))
+	browsertest.Until(t, tab, 10*time.Second, "add a second attachment", browsertest.Click(extra+" .json-schema-form-item-add"))
 	browsertest.Until(t, tab, 10*time.Second, "two file pickers for extra",
 		`document.querySelectorAll('`+extra+` .json-schema-form-item input[type=file]').length === 2`)
 	for sel, name := range map[string]string{
@@ -65,15 +60,8 @@ func TestBrowserDocsUploadFiles(t *testing.T) {
 	} {
 		browsertest.Run(t, tab, 10*time.Second, "pick "+name, chromedp.SetUploadFiles(chromedp.CSS(sel), []string{filepath.Join(dir, name)}))
 	}
-	browsertest.Until(t, tab, 10*time.Second, "Execute", clickJS(op+" .execute"))
-	browsertest.Until(t, tab, 30*time.Second, "the answer shows",
-		`!!document.querySelector('`+op+` .live-responses-table .response-col_status')`)
-
-	status := browsertest.Run(t, tab, 10*time.Second, "read the status",
-		chromedp.Text(chromedp.CSS(op+" .live-responses-table .response .response-col_status")))
-	body := browsertest.Run(t, tab, 10*time.Second, "read the body",
-		chromedp.Text(chromedp.CSS(op+" .live-responses-table .response-col_description pre")))
-	if status = strings.TrimSpace(status); status != "201" {
+	status, body := browsertest.Execute(t, tab, op)
+	if status != "201" {
 		t.Fatalf("the page shows status %q, want 201: %s", status, body)
 	}
 	var got Stored

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,4 +183,29 @@ func Run[T any](t *testing.T, tab *Tab, d time.Duration, what string, a chromedp
 func Until(t *testing.T, tab *Tab, d time.Duration, what, expr string) {
 	t.Helper()
 	Run(t, tab, d, what, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond)))
+}
+
+// Click is a JavaScript expression, for Until, that clicks the first
+// element matching the CSS selector sel once it is there and enabled, and
+// says whether it did. Pages that re-render as they go (Swagger UI) need
+// the element found and clicked in one step.
+func Click(sel string) string {
+	quoted := "'" + strings.ReplaceAll(sel, "'", `\'`) + "'"
+	return `(() => { const b = document.querySelector(` + quoted + `); if (!b || b.disabled) return false; b.click(); return true; })()`
+}
+
+// Execute presses Swagger UI's Execute in the operation block matching the
+// CSS selector op, once Try it out is on and its inputs are filled, waits
+// for the answer and returns the status and body the page shows (the
+// status trimmed).
+func Execute(t *testing.T, tab *Tab, op string) (status, body string) {
+	t.Helper()
+	Until(t, tab, 10*time.Second, "Execute", Click(op+" .execute"))
+	Until(t, tab, 30*time.Second, "the answer shows",
+		`!!document.querySelector('`+op+` .live-responses-table .response-col_status')`)
+	status = Run(t, tab, 10*time.Second, "read the status",
+		chromedp.Text(chromedp.CSS(op+" .live-responses-table .response .response-col_status")))
+	body = Run(t, tab, 10*time.Second, "read the body",
+		chromedp.Text(chromedp.CSS(op+" .live-responses-table .response-col_description pre")))
+	return strings.TrimSpace(status), body
 }
