@@ -249,11 +249,16 @@ func endpointName(name string) string { return endpointNameRE.ReplaceAllString(n
 // (every node answers: no queue group).
 func statusSubject(subject string) string { return "_rf." + subject }
 
+// subscribeFlush bounds the wait for the server to confirm new
+// subscriptions.
+const subscribeFlush = 2 * time.Second
+
 // resize sets an export's slots and number of subscriptions; a
 // subscription that goes is drained, so the messages it holds are still
 // answered. w.mu is held.
 func (w *Exporter) resize(e *export, subs, capacity int) error {
 	e.capacity.Store(int64(capacity))
+	added := len(e.subs) < subs
 	for len(e.subs) < subs {
 		sub, err := w.nc.QueueSubscribe(e.subject, Queue, e.receive)
 		if err != nil {
@@ -264,6 +269,13 @@ func (w *Exporter) resize(e *export, subs, capacity int) error {
 			return err
 		}
 		e.subs = append(e.subs, sub)
+	}
+	if added {
+		// A subscription counts once the server has it: until then a
+		// request finds no responders, though Exports says it is served.
+		if err := w.nc.FlushTimeout(subscribeFlush); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			w.opts.Logger.Warn("distributed: the server has not confirmed a subscription yet", "subject", e.subject, "error", err)
+		}
 	}
 	for len(e.subs) > subs {
 		sub := e.subs[len(e.subs)-1]
